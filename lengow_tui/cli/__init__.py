@@ -1,0 +1,72 @@
+"""The ``lengow-tui`` command. Heavy modules (SQLAlchemy, Textual, connectors) are imported inside
+commands, so ``--help`` and ``--version`` stay fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from lengow_tui import __version__
+
+app = typer.Typer(
+    name="lengow-tui",
+    help="Keyboard-first order desk for marketplace orders (Fnac, Carrefour, Amazon, eBay...).",
+    no_args_is_help=False,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+
+class State:
+    """Global options, read by commands through ``state``."""
+
+    config_path: Path | None = None
+
+
+state = State()
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"lengow-tui {__version__}")
+        raise typer.Exit()
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    ctx: typer.Context,
+    config: Annotated[
+        Optional[Path],
+        typer.Option("--config", "-c", help="Config file (default: $LENGOW_TUI_CONFIG or the user config dir).",
+                     envvar="LENGOW_TUI_CONFIG"),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    state.config_path = config
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+
+
+def _register() -> None:
+    from lengow_tui.cli import (  # noqa: F401  (each module adds its commands to ``app``)
+        config_cmd,
+        db_cmd,
+        demo_cmd,
+        export_cmd,
+        orders_cmd,
+        plugins_cmd,
+        sync_cmd,
+    )
+
+
+_register()
+
+
+def main() -> None:
+    app()

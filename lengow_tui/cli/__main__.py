@@ -1,0 +1,3 @@
+from lengow_tui.cli import main
+
+main()

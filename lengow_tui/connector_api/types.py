@@ -1,0 +1,191 @@
+"""Data a connector hands to the host: remote orders, pages, action requests and results, documents.
+
+These are plain frozen dataclasses with no behaviour that touches the network or the database.
+Amounts are integer minor units (cents) to avoid float rounding; times are timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from lengow_tui.domain import ActionKind, DocumentKind, LineSelection
+
+
+@dataclass(frozen=True)
+class RemoteLine:
+    line_id: str
+    sku: str
+    title: str
+    quantity: int
+    amount_cents: int  # line total, taxes included
+    raw_status: str | None = None  # only for marketplaces that track status per line
+    tax_cents: int = 0
+
+
+class PartyRole(StrEnum):
+    BUYER = "buyer"
+    BILLING = "billing"
+    SHIPPING = "shipping"
+
+
+@dataclass(frozen=True)
+class RemoteParty:
+    """A person or company on an order. All of it is personal data, erased after the retention period."""
+
+    role: PartyRole
+    name: str = ""
+    company: str = ""
+    address1: str = ""
+    address2: str = ""
+    zipcode: str = ""
+    city: str = ""
+    state: str = ""
+    country: str = ""  # ISO 3166 alpha-2
+    email: str = ""
+    phone: str = ""
+
+
+@dataclass(frozen=True)
+class RemoteTracking:
+    carrier_code: str = ""
+    carrier_name: str = ""
+    tracking_number: str = ""
+    tracking_url: str = ""
+    shipped_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RemoteDocument:
+    """A document the marketplace offers for an order (metadata only; content is fetched on demand)."""
+
+    document_id: str
+    kind: DocumentKind
+    filename: str
+    content_type: str = "application/pdf"
+    size: int | None = None
+
+
+@dataclass(frozen=True)
+class RemoteOrder:
+    """One order as the marketplace reports it now."""
+
+    marketplace: str  # code of a MarketplaceDeclaration of this connector
+    order_id: str  # the marketplace's order reference, unique within the marketplace
+    raw_status: str
+    updated_at: datetime  # the marketplace's last change; a newer one wins on import
+    ordered_at: datetime
+    currency: str
+    total_cents: int
+    shipping_cents: int = 0
+    lines: tuple[RemoteLine, ...] = ()
+    parties: tuple[RemoteParty, ...] = ()
+    tracking: RemoteTracking | None = None
+    documents: tuple[RemoteDocument, ...] = ()
+    delivery_type: str | None = None
+    shipping_deadline: datetime | None = None
+    anonymized: bool = False
+    raw: Mapping[str, Any] = field(default_factory=dict)  # the payload as received, for the raw view
+
+
+@dataclass(frozen=True)
+class OrderPage:
+    """A page of orders and the cursor that is safe to store once the page is committed."""
+
+    orders: tuple[RemoteOrder, ...]
+    cursor: str | None
+
+
+@dataclass(frozen=True)
+class ActionRequest:
+    """An action the host asks the connector to deliver.
+
+    ``action_id`` is stable across retries of the same intent: connectors that can pass an idempotency
+    key to the marketplace should use it.
+    """
+
+    action_id: str
+    kind: ActionKind
+    marketplace: str
+    order_id: str
+    arguments: Mapping[str, str] = field(default_factory=dict)
+    lines: tuple[LineSelection, ...] = ()
+    attempt: int = 1
+
+
+class ActionOutcome(StrEnum):
+    APPLIED = "applied"  # the marketplace accepted it
+    ALREADY_APPLIED = "already_applied"  # it was applied before (a replay); nothing new happened
+    REJECTED = "rejected"  # terminal: the marketplace refused, ``message`` says why
+    RETRYABLE = "retryable"  # a transient failure (5xx, timeout before sending); try again later
+    RATE_LIMITED = "rate_limited"  # try again after ``retry_after`` seconds; the channel waits too
+    AMBIGUOUS = "ambiguous"  # may or may not have been applied; the host re-reads the order first
+    PENDING = "pending"  # accepted for asynchronous processing; poll ``handle``
+    NOT_SUPPORTED = "not_supported"  # the connector does not implement this action
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    outcome: ActionOutcome
+    message: str = ""
+    retry_after: float | None = None
+    handle: str | None = None
+
+    @classmethod
+    def applied(cls, message: str = "") -> ActionResult:
+        return cls(ActionOutcome.APPLIED, message)
+
+    @classmethod
+    def already_applied(cls, message: str = "") -> ActionResult:
+        return cls(ActionOutcome.ALREADY_APPLIED, message)
+
+    @classmethod
+    def rejected(cls, message: str) -> ActionResult:
+        return cls(ActionOutcome.REJECTED, message)
+
+    @classmethod
+    def retryable(cls, message: str, retry_after: float | None = None) -> ActionResult:
+        return cls(ActionOutcome.RETRYABLE, message, retry_after=retry_after)
+
+    @classmethod
+    def rate_limited(cls, retry_after: float, message: str = "rate limited") -> ActionResult:
+        return cls(ActionOutcome.RATE_LIMITED, message, retry_after=retry_after)
+
+    @classmethod
+    def ambiguous(cls, message: str) -> ActionResult:
+        return cls(ActionOutcome.AMBIGUOUS, message)
+
+    @classmethod
+    def pending(cls, handle: str, message: str = "") -> ActionResult:
+        return cls(ActionOutcome.PENDING, message, handle=handle)
+
+    @classmethod
+    def not_supported(cls, message: str) -> ActionResult:
+        return cls(ActionOutcome.NOT_SUPPORTED, message)
+
+    @property
+    def final(self) -> bool:
+        return self.outcome in (
+            ActionOutcome.APPLIED,
+            ActionOutcome.ALREADY_APPLIED,
+            ActionOutcome.REJECTED,
+            ActionOutcome.NOT_SUPPORTED,
+        )
+
+
+@dataclass(frozen=True)
+class DocumentContent:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The answer of ``MarketplaceClient.check()``: can we talk to the marketplace with this config?"""
+
+    ok: bool
+    message: str = ""
