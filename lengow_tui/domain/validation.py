@@ -251,6 +251,10 @@ def validate_action(
         value = given.get(arg.name, "")
         if not value and arg.default is not None:
             value = arg.default
+        if value and arg.valid_values and arg.choice_label(value) is None:
+            # Codes are matched case-insensitively and sent in the marketplace's own spelling.
+            folded = value.casefold()
+            value = next((c.code for c in arg.valid_values if c.code.casefold() == folded), value)
         if value:
             clean[arg.name] = value
     for arg in spec.arguments:
