@@ -17,6 +17,16 @@ from typing import Literal
 from lengow_tui.domain.statuses import Status, aggregate_line_statuses
 
 
+def _as_status(value: object) -> object:
+    """A Status for a valid status string; anything else unchanged, for check() to report."""
+    if isinstance(value, str) and not isinstance(value, Status):
+        try:
+            return Status(value)
+        except ValueError:
+            return value
+    return value
+
+
 class DeclarationError(ValueError):
     """A declaration is inconsistent (bad slug, unknown status, duplicate action...)."""
 
@@ -120,6 +130,12 @@ class ActionSpec:
     partial: bool = False  # per-line actions: may target a subset of lines (partial refund, partial cancel)
     help: str = ""
 
+    def __post_init__(self) -> None:
+        # Accept plain status strings ("shipped") as well as Status members; check() reports the rest.
+        object.__setattr__(self, "allowed_from", frozenset(_as_status(s) for s in self.allowed_from))
+        if self.result_status is not None:
+            object.__setattr__(self, "result_status", _as_status(self.result_status))
+
     def argument(self, name: str) -> ArgumentSpec | None:
         for arg in self.arguments:
             if arg.name == name:
@@ -160,6 +176,10 @@ class StatusMap:
     order: Mapping[str, Status]
     lines: Mapping[str, Status] = field(default_factory=dict)
     derive_from_lines: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "order", {k: _as_status(v) for k, v in self.order.items()})
+        object.__setattr__(self, "lines", {k: _as_status(v) for k, v in self.lines.items()})
 
     def order_status(self, raw: str | None) -> Status | None:
         return _lookup(self.order, raw)

@@ -1,0 +1,606 @@
+"""The plugin host: find connector plugins, load them in isolation, and keep a registry of connectors.
+
+pluggy itself gives no error isolation (``load_setuptools_entrypoints`` lets the first broken plugin
+take the host down, and a hook call stops at the first raising implementation), so this module has its
+own loader, in the style of conda and llm:
+
+- every entry point of the ``lengow_tui`` group is loaded on its own; a failure to import it is recorded
+  (stage ``"import"``) and the others keep loading;
+- each plugin is registered with a pluggy ``PluginManager`` and checked against the hookspecs; a bad
+  hook implementation is recorded (stage ``"hook"``) and the plugin unregistered;
+- ``register_connectors`` is called implementation by implementation, so a raising one (stage ``"hook"``)
+  hides no other; what it returns must be a list of :class:`ConnectorSpec` whose ``check()`` is clean
+  (stage ``"validation"``);
+- a connector name registered twice is a stage ``"conflict"`` failure: both sides are disabled, except
+  that a third-party plugin can never displace a first-party connector (distribution ``lengow-tui``).
+
+Nothing here calls ``client_factory`` or touches the network: listing plugins is cheap and offline.
+
+Environment:
+
+``LENGOW_TUI_DISABLE_PLUGINS``
+    ``1`` (or ``true``/``yes``/``on``/``all``): load no third-party plugin; first-party ones still load.
+    Any other non-empty value is read as a comma-separated list of entry-point names to skip.
+``LENGOW_TUI_STRICT_PLUGINS``
+    ``1``: re-raise the first plugin failure instead of recording it (for plugin authors' CI).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pluggy
+
+from lengow_tui.connector_api.hookspecs import ENTRY_POINT_GROUP, PROJECT, ConnectorHooks
+from lengow_tui.connector_api.spec import ConnectorSpec
+from lengow_tui.domain import MarketplaceDeclaration, Status
+
+__all__ = [
+    "DISABLE_ENV",
+    "FIRST_PARTY_DISTRIBUTION",
+    "STRICT_ENV",
+    "LoadedConnector",
+    "PluginFailure",
+    "PluginLoadError",
+    "Registry",
+    "UnknownConnectorError",
+    "connector_to_dict",
+    "failure_to_dict",
+    "get_registry",
+    "is_first_party",
+    "load_registry",
+    "marketplace_to_dict",
+    "registry_to_dict",
+    "reset_registry_cache",
+]
+
+FIRST_PARTY_DISTRIBUTION = "lengow-tui"
+DISABLE_ENV = "LENGOW_TUI_DISABLE_PLUGINS"
+STRICT_ENV = "LENGOW_TUI_STRICT_PLUGINS"
+
+_TRUE = {"1", "true", "yes", "on", "all"}
+_FALSE = {"", "0", "false", "no", "off"}
+UNKNOWN = "unknown"
+
+
+# --------------------------------------------------------------------------------------------------
+# Results
+
+
+@dataclass(frozen=True)
+class LoadedConnector:
+    """A connector that loaded cleanly, with where it came from."""
+
+    spec: ConnectorSpec
+    plugin: str  # entry point name
+    distribution: str
+    version: str
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def first_party(self) -> bool:
+        return is_first_party(self.distribution)
+
+
+@dataclass(frozen=True)
+class PluginFailure:
+    """A plugin (or one connector of it) that could not be used, and why."""
+
+    plugin: str  # entry point name
+    distribution: str
+    version: str
+    stage: str  # "import" | "hook" | "validation" | "conflict"
+    error: str
+    connector: str = ""  # the connector concerned, when known (validation, conflict)
+
+    def describe(self) -> str:
+        what = f"plugin {self.plugin!r} ({self.distribution} {self.version})"
+        if self.connector:
+            what += f", connector {self.connector!r}"
+        return f"{what} failed at {self.stage}: {self.error}"
+
+
+class PluginLoadError(RuntimeError):
+    """Raised in strict mode (``LENGOW_TUI_STRICT_PLUGINS=1``) for a failure that is not an exception."""
+
+    def __init__(self, failure: PluginFailure) -> None:
+        super().__init__(failure.describe())
+        self.failure = failure
+
+
+class UnknownConnectorError(LookupError):
+    """No loaded connector has this name."""
+
+    def __init__(self, name: str, known: Collection[str], reason: str = "") -> None:
+        self.name = name
+        self.known = tuple(sorted(known))
+        self.reason = reason
+        message = f"unknown connector {name!r}"
+        if reason:
+            message += f": {reason}"
+        if self.known:
+            message += f" (installed connectors: {', '.join(self.known)})"
+        else:
+            message += " (no connector is installed)"
+        super().__init__(message)
+
+    def __str__(self) -> str:  # LookupError/KeyError would quote the message
+        return str(self.args[0])
+
+
+@dataclass
+class Registry:
+    """The connectors available in this process, plus what failed or was skipped."""
+
+    connectors: dict[str, LoadedConnector] = field(default_factory=dict)  # by connector name, sorted
+    failures: list[PluginFailure] = field(default_factory=list)
+    disabled: list[str] = field(default_factory=list)  # entry point names that were not loaded
+
+    def spec(self, name: str) -> ConnectorSpec:
+        loaded = self.connectors.get(name)
+        if loaded is not None:
+            return loaded.spec
+        raise UnknownConnectorError(name, self.connectors, self._why_missing(name))
+
+    def marketplace(self, connector: str, code: str) -> MarketplaceDeclaration | None:
+        """The static declaration of marketplace ``code`` of ``connector``; ``None`` if either is unknown.
+
+        Connectors with ``dynamic_marketplaces`` only know theirs at run time (not looked up here).
+        """
+        loaded = self.connectors.get(connector)
+        if loaded is None:
+            return None
+        return loaded.spec.marketplace(code)
+
+    def names(self) -> list[str]:
+        return list(self.connectors)
+
+    def _why_missing(self, name: str) -> str:
+        for failure in self.failures:
+            if failure.connector == name or (not failure.connector and failure.plugin == name):
+                return (f"its plugin {failure.plugin!r} ({failure.distribution}) failed at {failure.stage}: "
+                        f"{failure.error}")
+        if name in self.disabled:
+            return f"plugin {name!r} is disabled"
+        return ""
+
+
+# --------------------------------------------------------------------------------------------------
+# Loading
+
+
+def is_first_party(distribution: str) -> bool:
+    return _normalize(distribution) == FIRST_PARTY_DISTRIBUTION
+
+
+def _normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _strict() -> bool:
+    return os.environ.get(STRICT_ENV, "").strip().lower() in _TRUE
+
+
+def _env_disabled() -> tuple[bool, set[str]]:
+    """(disable every third-party plugin?, entry-point names to skip)."""
+    raw = os.environ.get(DISABLE_ENV, "").strip()
+    if raw.lower() in _TRUE:
+        return True, set()
+    if raw.lower() in _FALSE:
+        return False, set()
+    return False, {part.strip() for part in raw.split(",") if part.strip()}
+
+
+def _error_text(exc: BaseException) -> str:
+    text = re.sub(r"\s*\n\s*", " ", str(exc)).strip()  # one line: it is shown in lists and tables
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+@dataclass
+class _Candidate:
+    plugin: str
+    distribution: str
+    version: str
+    pm_name: str
+    obj: Any = None
+
+
+class _Loader:
+    def __init__(self) -> None:
+        self.pm = pluggy.PluginManager(PROJECT)
+        self.pm.add_hookspecs(ConnectorHooks)
+        self.strict = _strict()
+        self.failures: list[PluginFailure] = []
+        self.by_pm_name: dict[str, _Candidate] = {}
+
+    def fail(self, who: _Candidate, stage: str, error: str, *, connector: str = "",
+             exc: BaseException | None = None) -> None:
+        failure = PluginFailure(who.plugin, who.distribution, who.version, stage, error, connector)
+        if self.strict:
+            if exc is not None:
+                raise exc
+            raise PluginLoadError(failure)
+        self.failures.append(failure)
+
+    def _pm_name(self, plugin: str, distribution: str) -> str:
+        if plugin not in self.by_pm_name and self.pm.get_plugin(plugin) is None:
+            return plugin
+        base = f"{plugin}@{distribution}"
+        name, n = base, 1
+        while name in self.by_pm_name or self.pm.get_plugin(name) is not None:
+            n += 1
+            name = f"{base}#{n}"
+        return name
+
+    def add(self, plugin: str, distribution: str, version: str, load: Any) -> None:
+        """Load (``load()`` returns the plugin object) and register one plugin, recording any failure."""
+        who = _Candidate(plugin, distribution, version, self._pm_name(plugin, distribution))
+        try:
+            who.obj = load()
+        except (Exception, SystemExit) as exc:  # a plugin calling sys.exit() at import must not end us
+            self.fail(who, "import", _error_text(exc), exc=exc)
+            return
+        try:
+            self.pm.register(who.obj, name=who.pm_name)
+        except (Exception, SystemExit) as exc:  # pluggy.PluginValidationError, ValueError (registered twice)
+            self._rollback(who)
+            self.fail(who, "hook", _error_text(exc), exc=exc)
+            return
+        self.by_pm_name[who.pm_name] = who
+        try:
+            # Flags hook implementations that match no hookspec (typo in the hook name, ...).
+            self.pm.check_pending()
+        except (Exception, SystemExit) as exc:
+            self._rollback(who)
+            del self.by_pm_name[who.pm_name]
+            self.fail(who, "hook", _error_text(exc), exc=exc)
+            return
+        if not self.pm.get_hookcallers(who.obj):
+            self._rollback(who)
+            del self.by_pm_name[who.pm_name]
+            self.fail(
+                who,
+                "hook",
+                f"implements no {PROJECT} hook: expected a function `register_connectors()` "
+                "decorated with `lengow_tui.connector_api.hookimpl`",
+            )
+
+    def _rollback(self, who: _Candidate) -> None:
+        """Undo a partial registration (older pluggy versions register hookimpls before validating them)."""
+        try:
+            if self.pm.get_plugin(who.pm_name) is who.obj and who.obj is not None:
+                self.pm.unregister(name=who.pm_name)
+        except Exception:  # nothing more we can do; collect() ignores plugins it did not accept anyway
+            pass
+
+    def collect(self) -> list[tuple[_Candidate, ConnectorSpec]]:
+        """Call every ``register_connectors`` implementation on its own and validate what it returns."""
+        found: list[tuple[_Candidate, ConnectorSpec]] = []
+        for impl in self.pm.hook.register_connectors.get_hookimpls():
+            who = self.by_pm_name.get(impl.plugin_name)
+            if who is None:  # not registered by us; cannot happen, but never crash the host for it
+                continue
+            if impl.hookwrapper or impl.wrapper:
+                self.fail(who, "hook",
+                          "register_connectors must be a plain hook implementation, not a wrapper")
+                continue
+            try:
+                result = impl.function()
+            except (Exception, SystemExit) as exc:
+                self.fail(who, "hook", f"register_connectors raised {_error_text(exc)}", exc=exc)
+                continue
+            if isinstance(result, ConnectorSpec):
+                self.fail(who, "validation",
+                          "register_connectors returned a single ConnectorSpec; return a list of them",
+                          connector=_safe_name(result))
+                continue
+            if not isinstance(result, (list, tuple)):
+                hint = " (missing `return [...]`?)" if result is None else ""
+                self.fail(who, "validation",
+                          f"register_connectors returned {type(result).__name__}{hint}; "
+                          "expected a list of ConnectorSpec")
+                continue
+            for index, item in enumerate(result):
+                if not isinstance(item, ConnectorSpec):
+                    self.fail(who, "validation",
+                              f"register_connectors returned {type(item).__name__} at position {index}; "
+                              "expected ConnectorSpec")
+                    continue
+                try:
+                    problems = item.check()
+                except (Exception, SystemExit) as exc:
+                    self.fail(who, "validation", f"the connector cannot be checked: {_error_text(exc)}",
+                              connector=_safe_name(item), exc=exc)
+                    continue
+                if problems:
+                    self.fail(who, "validation", "; ".join(problems), connector=_safe_name(item))
+                    continue
+                found.append((who, item))
+        return found
+
+    def resolve(self, found: list[tuple[_Candidate, ConnectorSpec]]) -> dict[str, LoadedConnector]:
+        """Settle connector-name clashes. First-party wins over third-party; otherwise all sides lose."""
+        by_name: dict[str, list[tuple[_Candidate, ConnectorSpec]]] = {}
+        for who, spec in found:
+            by_name.setdefault(spec.name, []).append((who, spec))
+        # Names a broken first-party plugin would have provided: a third-party plugin must not take them.
+        reserved = {f.plugin for f in self.failures if is_first_party(f.distribution)}
+        reserved |= {f.connector for f in self.failures if is_first_party(f.distribution) and f.connector}
+        connectors: dict[str, LoadedConnector] = {}
+        for name in sorted(by_name):
+            entries = by_name[name]
+            first = [e for e in entries if is_first_party(e[0].distribution)]
+            if len(entries) == 1:
+                who, spec = entries[0]
+                if not first and name in reserved:
+                    self.fail(
+                        who, "conflict",
+                        f"connector name {name!r} belongs to a built-in connector of "
+                        f"{FIRST_PARTY_DISTRIBUTION}, which failed to load; this connector from "
+                        f"{_dist(who)} is disabled rather than taking its place",
+                        connector=name,
+                    )
+                    continue
+                connectors[name] = LoadedConnector(spec, who.plugin, who.distribution, who.version)
+                continue
+            if len(first) == 1:
+                keeper_who, keeper_spec = first[0]
+                connectors[name] = LoadedConnector(keeper_spec, keeper_who.plugin, keeper_who.distribution,
+                                                   keeper_who.version)
+                for who, _spec in entries:
+                    if who is keeper_who:
+                        continue
+                    self.fail(
+                        who, "conflict",
+                        f"connector name {name!r} is already taken by the built-in connector of "
+                        f"{_dist(keeper_who)}; this one from {_dist(who)} is disabled "
+                        "(rename the connector)",
+                        connector=name,
+                    )
+                continue
+            sides = ", ".join(dict.fromkeys(_dist(who) for who, _ in entries))
+            reported: set[str] = set()
+            for who, _spec in entries:
+                if who.pm_name in reported:
+                    continue
+                reported.add(who.pm_name)
+                others = [w for w, _ in entries if w is not who]
+                if not others:
+                    message = (f"connector name {name!r} is registered more than once by {_dist(who)}; "
+                               "all of them are disabled")
+                else:
+                    message = (f"connector name {name!r} is registered by several plugins ({sides}); "
+                               "all of them are disabled until only one is installed")
+                self.fail(who, "conflict", message, connector=name)
+        return connectors
+
+
+def _dist(who: _Candidate) -> str:
+    return f"{who.distribution} {who.version} (plugin {who.plugin!r})"
+
+
+def _safe_name(spec: Any) -> str:
+    name = getattr(spec, "name", "")
+    return name if isinstance(name, str) else repr(name)
+
+
+def load_registry(
+    *,
+    disabled: Collection[str] = (),
+    extra_plugins: Sequence[tuple[Any, ...]] = (),
+    use_entry_points: bool = True,
+) -> Registry:
+    """Load every connector plugin and return the registry. Never raises for a plugin's fault
+    (unless ``LENGOW_TUI_STRICT_PLUGINS=1``).
+
+    ``disabled``: entry-point (plugin) names not to load.
+    ``extra_plugins``: in-process plugins, each ``(name, module_or_object)``, optionally followed by a
+    distribution name and version (default ``"unknown"``, i.e. third-party). They are not subject to
+    ``LENGOW_TUI_DISABLE_PLUGINS`` (the caller asked for them) but are to ``disabled``.
+    ``use_entry_points``: ``False`` loads only ``extra_plugins`` (tests).
+    """
+    skip = set(disabled)
+    loader = _Loader()
+    skipped: list[str] = []
+
+    if use_entry_points:
+        from importlib.metadata import entry_points
+
+        no_third_party, env_skip = _env_disabled()
+        eps = sorted(
+            entry_points(group=ENTRY_POINT_GROUP),
+            key=lambda ep: (ep.name, _ep_dist(ep)[0]),
+        )
+        for ep in eps:
+            distribution, version = _ep_dist(ep)
+            third_party = not is_first_party(distribution)
+            if ep.name in skip or ep.name in env_skip or (no_third_party and third_party):
+                skipped.append(ep.name)
+                continue
+            loader.add(ep.name, distribution, version, ep.load)
+
+    for extra in extra_plugins:
+        name, obj = extra[0], extra[1]
+        distribution = str(extra[2]) if len(extra) > 2 else UNKNOWN
+        version = str(extra[3]) if len(extra) > 3 else UNKNOWN
+        if name in skip:
+            skipped.append(name)
+            continue
+        loader.add(name, distribution, version, lambda obj=obj: obj)
+
+    found = loader.collect()
+    connectors = loader.resolve(found)
+    return Registry(connectors=connectors, failures=loader.failures, disabled=sorted(set(skipped)))
+
+
+def _ep_dist(ep: Any) -> tuple[str, str]:
+    dist = getattr(ep, "dist", None)
+    if dist is None:
+        return UNKNOWN, UNKNOWN
+    try:
+        name = dist.metadata["Name"] or getattr(dist, "name", None) or UNKNOWN
+        version = dist.version or UNKNOWN
+    except Exception:  # broken METADATA must not stop the loader
+        return UNKNOWN, UNKNOWN
+    return str(name), str(version)
+
+
+# --------------------------------------------------------------------------------------------------
+# Process-wide cache
+
+_cache: Registry | None = None
+_cache_lock = threading.Lock()
+
+
+def get_registry(*, disabled: Collection[str] = ()) -> Registry:
+    """The registry of this process, loaded once. ``disabled`` is only used by the first call."""
+    global _cache
+    with _cache_lock:
+        if _cache is None:
+            _cache = load_registry(disabled=disabled)
+        return _cache
+
+
+def reset_registry_cache() -> None:
+    global _cache
+    with _cache_lock:
+        _cache = None
+
+
+# --------------------------------------------------------------------------------------------------
+# Plain-data views (JSON output of ``lengow-tui plugins``, and anything that wants to describe connectors)
+
+_STATUS_ORDER = {status: index for index, status in enumerate(Status)}
+
+
+def _status(value: Any) -> str:
+    try:
+        return Status(value).value
+    except ValueError:
+        return str(value)
+
+
+def _statuses(values: Collection[Any]) -> list[str]:
+    return sorted((_status(v) for v in values), key=lambda s: (_STATUS_ORDER.get(s, len(_STATUS_ORDER)), s))
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+def marketplace_to_dict(declaration: MarketplaceDeclaration) -> dict[str, Any]:
+    sm = declaration.status_map
+    return {
+        "code": declaration.code,
+        "name": declaration.name,
+        "country": declaration.country,
+        "min_poll_interval_seconds": declaration.min_poll_interval_seconds,
+        "rate_limit_per_minute": declaration.rate_limit_per_minute,
+        "status_map": {
+            "order": {str(raw): _status(target) for raw, target in sm.order.items()},
+            "lines": {str(raw): _status(target) for raw, target in sm.lines.items()},
+            "derive_from_lines": bool(sm.derive_from_lines),
+        },
+        "actions": [
+            {
+                "kind": str(action.kind),
+                "per_line": action.per_line,
+                "partial": action.partial,
+                "allowed_from": _statuses(action.allowed_from),
+                "result_status": None if action.result_status is None else _status(action.result_status),
+                "help": action.help,
+                "arguments": [
+                    {
+                        "name": arg.name,
+                        "label": arg.label,
+                        "type": str(arg.type),
+                        "required": arg.required,
+                        "required_when": [
+                            {
+                                "on": c.on,
+                                "name": c.name,
+                                "values": list(c.values),
+                                "description": c.describe(),
+                            }
+                            for c in arg.required_when
+                        ],
+                        "valid_values": [{"code": c.code, "label": c.label} for c in arg.valid_values],
+                        "accept_free_values": arg.accept_free_values,
+                        "default": arg.default,
+                        "max_length": arg.max_length,
+                        "help": arg.help,
+                    }
+                    for arg in action.arguments
+                ],
+            }
+            for action in declaration.actions
+        ],
+        "carriers": [
+            {"code": c.code, "label": c.label, "tracking_url_template": c.tracking_url_template}
+            for c in declaration.carriers
+        ],
+        "documents": [
+            {"kind": str(d.kind), "label": d.label, "available_from": _statuses(d.available_from)}
+            for d in declaration.documents
+        ],
+        "delivery_types": [{"code": c.code, "label": c.label} for c in declaration.delivery_types],
+    }
+
+
+def connector_to_dict(loaded: LoadedConnector) -> dict[str, Any]:
+    spec = loaded.spec
+    return {
+        "name": spec.name,
+        "title": spec.title,
+        "plugin": loaded.plugin,
+        "distribution": loaded.distribution,
+        "version": loaded.version,
+        "first_party": loaded.first_party,
+        "api_version": spec.api_version,
+        "description": spec.description,
+        "docs_url": spec.docs_url,
+        "dynamic_marketplaces": spec.dynamic_marketplaces,
+        "config_fields": [
+            {
+                "name": f.name,
+                "label": f.label,
+                "type": f.type,
+                "secret": f.secret,
+                "required": f.required,
+                # never show a secret, not even a default one
+                "default": ("***" if f.default is not None else None) if f.secret else _jsonable(f.default),
+                "help": f.help,
+            }
+            for f in spec.config_fields
+        ],
+        "marketplaces": [marketplace_to_dict(m) for m in spec.marketplaces],
+    }
+
+
+def failure_to_dict(failure: PluginFailure) -> dict[str, Any]:
+    return {
+        "plugin": failure.plugin,
+        "distribution": failure.distribution,
+        "version": failure.version,
+        "stage": failure.stage,
+        "connector": failure.connector or None,
+        "error": failure.error,
+    }
+
+
+def registry_to_dict(registry: Registry) -> dict[str, Any]:
+    return {
+        "connectors": [connector_to_dict(registry.connectors[name]) for name in sorted(registry.connectors)],
+        "failed": [failure_to_dict(f) for f in registry.failures],
+        "disabled": list(registry.disabled),
+    }
