@@ -34,9 +34,9 @@ from lengow_tui.plugins import (
     UnknownConnectorError,
     get_registry,
     load_registry,
-    registry_to_dict,
     reset_registry_cache,
 )
+from lengow_tui.plugin_report import registry_to_dict
 
 FIXTURES = Path(__file__).parent / "fixtures" / "plugins"
 

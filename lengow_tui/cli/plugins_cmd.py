@@ -67,13 +67,13 @@ def _disabled_in_config() -> tuple[str, ...]:
 
 
 def render_json(registry: Registry) -> str:
-    from lengow_tui.plugins import registry_to_dict
+    from lengow_tui.plugin_report import registry_to_dict
 
     return json.dumps(registry_to_dict(registry), indent=2, ensure_ascii=False)
 
 
 def render_text(registry: Registry) -> str:
-    from lengow_tui.plugins import registry_to_dict
+    from lengow_tui.plugin_report import registry_to_dict
 
     data = registry_to_dict(registry)
     out: list[str] = []
