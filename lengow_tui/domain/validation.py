@@ -258,8 +258,7 @@ def validate_action(
         if value:
             clean[arg.name] = value
     for arg in spec.arguments:
-        value = clean.get(arg.name)
-        if value is None:
+        if arg.name not in clean:
             if arg.required:
                 problems.append(Problem(arg.name, f"{arg.label} is required"))
             else:
@@ -268,7 +267,7 @@ def validate_action(
                         problems.append(Problem(arg.name, f"{arg.label} is required when {cond.describe()}"))
                         break
             continue
-        message = _check_value(arg, value, order)
+        message = _check_value(arg, clean[arg.name], order)
         if message:
             problems.append(Problem(arg.name, f"{arg.label} {message}"))
     result.arguments = clean
