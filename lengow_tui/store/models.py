@@ -143,7 +143,8 @@ class Action(SQLModel, table=True):
     next_attempt_at: datetime | None = _ts()
     lease_owner: str | None = Field(default=None, max_length=128)
     lease_expires_at: datetime | None = _ts()
-    handle: str | None = Field(default=None, max_length=256)
+    handle: str | None = Field(default=None, max_length=256)  # asynchronous marketplaces: what to poll
+    needs_reconcile: bool = False  # outcome unknown (crash, lease expiry, ambiguous): re-read before resend
     last_error: str | None = Field(default=None, max_length=2048)
     source: str = Field(default="cli", max_length=16)  # cli, tui, auto
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,154 @@
+"""Action intents: validated against the marketplace's declaration, then stored in the outbox in the
+same transaction that marks the order as having a pending action. Delivery is the sync engine's job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sqlmodel import Session, col, select
+
+from lengow_tui.domain import ActionKind, LineSelection, Problem, validate_action
+from lengow_tui.services.orders import ACTIVE_ACTION_STATES, order_facts
+from lengow_tui.store.models import Action, Channel, Order, OrderEvent
+from lengow_tui.store.types import utcnow
+
+if TYPE_CHECKING:
+    from lengow_tui.runtime import Runtime
+
+
+@dataclass
+class QueueResult:
+    order_id: int
+    kind: ActionKind
+    action_id: int | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.action_id is not None and not self.problems
+
+
+def _check_and_queue(
+    runtime: Runtime,
+    session: Session,
+    order: Order,
+    kind: ActionKind,
+    arguments: Mapping[str, str],
+    lines: Sequence[LineSelection],
+    source: str,
+) -> QueueResult:
+    result = QueueResult(order.id, kind)  # type: ignore[arg-type]
+    channel = session.get(Channel, order.channel_id)
+    if channel is None or not channel.enabled:
+        result.problems.append(Problem("action", "the order's channel is disabled or no longer configured"))
+        return result
+    declaration = runtime.declaration(channel.name, order.marketplace)
+    if declaration is None:
+        result.problems.append(
+            Problem("action", f"marketplace {order.marketplace!r} is not declared by channel {channel.name!r}'s connector")
+        )
+        return result
+    if order.anonymized_at is not None:
+        result.problems.append(Problem("action", "the order was anonymized after the retention period"))
+        return result
+    pending = session.exec(
+        select(Action).where(Action.order_id == order.id, col(Action.state).in_(ACTIVE_ACTION_STATES))
+    ).all()
+    for other in pending:
+        if other.kind == kind:
+            result.problems.append(
+                Problem("action", f"a {kind} action is already queued for this order (action #{other.id}, {other.state})")
+            )
+            return result
+    validated = validate_action(declaration, order_facts(session, order), kind, arguments, lines)
+    if not validated.ok:
+        result.problems.extend(validated.problems)
+        return result
+    now = utcnow()
+    action = Action(
+        order_id=order.id,  # type: ignore[arg-type]
+        channel_id=order.channel_id,
+        kind=kind.value,
+        arguments=validated.arguments,
+        lines=[
+            {"line_id": s.line_id, "quantity": s.quantity, "amount_cents": s.amount_cents} for s in validated.lines
+        ],
+        state="queued",
+        next_attempt_at=now,
+        source=source,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(action)
+    order.pending_actions = len(pending) + 1
+    session.add(order)
+    session.flush()
+    session.add(OrderEvent(order_id=order.id, at=now, kind="action", action_id=action.id,  # type: ignore[arg-type]
+                           message=f"{kind} queued"))
+    result.action_id = action.id
+    return result
+
+
+def queue_action(
+    runtime: Runtime,
+    order_id: int,
+    kind: ActionKind | str,
+    arguments: Mapping[str, str] | None = None,
+    lines: Sequence[LineSelection] = (),
+    *,
+    source: str = "cli",
+) -> QueueResult:
+    """Validate and queue one action. Nothing is stored when there is any problem."""
+    try:
+        kind = ActionKind(kind)
+    except ValueError:
+        return QueueResult(order_id, ActionKind.ACCEPT, problems=[Problem("action", f"unknown action {kind!r}")])
+    with runtime.store.write() as session:
+        order = session.get(Order, order_id)
+        if order is None:
+            return QueueResult(order_id, kind, problems=[Problem("action", f"no order with id {order_id}")])
+        # Validation happens before anything is added to the session: a refused action writes nothing.
+        return _check_and_queue(runtime, session, order, kind, arguments or {}, lines, source)
+
+
+def queue_actions(
+    runtime: Runtime,
+    order_ids: Sequence[int],
+    kind: ActionKind | str,
+    arguments_for: Mapping[int, Mapping[str, str]] | Mapping[str, str] | None = None,
+    *,
+    source: str = "cli",
+) -> list[QueueResult]:
+    """Queue the same action on many orders; each order is validated and queued on its own, so one
+    invalid order does not stop the others. ``arguments_for`` is either one mapping for all orders or
+    a mapping order id -> arguments (bulk ship with per-order tracking numbers)."""
+    per_order = bool(arguments_for) and all(isinstance(k, int) for k in arguments_for)  # type: ignore[union-attr]
+    results = []
+    for order_id in order_ids:
+        args = (arguments_for or {}).get(order_id, {}) if per_order else (arguments_for or {})  # type: ignore[call-overload]
+        results.append(queue_action(runtime, order_id, kind, args, source=source))
+    return results
+
+
+def cancel_action(runtime: Runtime, action_id: int) -> str | None:
+    """Cancel a queued (not yet sent) action. Returns an error message, or None when cancelled."""
+    with runtime.store.write() as session:
+        action = session.get(Action, action_id)
+        if action is None:
+            return f"no action with id {action_id}"
+        if action.state not in ("queued", "retrying", "dead"):
+            return f"action #{action_id} is {action.state}; only queued, retrying or dead actions can be cancelled"
+        was_active = action.state in ACTIVE_ACTION_STATES
+        action.state = "cancelled"
+        action.updated_at = action.completed_at = utcnow()
+        session.add(action)
+        order = session.get(Order, action.order_id)
+        if order is not None and was_active:
+            order.pending_actions = max(0, order.pending_actions - 1)
+            session.add(order)
+        session.add(OrderEvent(order_id=action.order_id, kind="action", action_id=action.id,
+                               message=f"{action.kind} cancelled by the user"))
+    return None

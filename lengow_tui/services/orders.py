@@ -1,0 +1,157 @@
+"""Order queries: filtered, sorted, paged lists and counts pushed down to SQL; one order's detail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import func, or_
+from sqlmodel import Session, col, select
+
+from lengow_tui.domain import LineFacts, OrderFacts, Status
+from lengow_tui.store.models import Action, ActionAttempt, Channel, Document, Order, OrderEvent, OrderLine, Party
+
+ACTIVE_ACTION_STATES = ("queued", "sending", "awaiting_confirmation", "retrying")
+
+
+class SortKey(StrEnum):
+    ORDERED_AT = "ordered_at"
+    TOTAL = "total"
+    STATUS = "status"
+    CHANNEL = "channel"
+    ORDER_ID = "order_id"
+    DEADLINE = "deadline"
+
+
+_SORT_COLUMNS = {
+    SortKey.ORDERED_AT: Order.ordered_at,
+    SortKey.TOTAL: Order.total_cents,
+    SortKey.STATUS: Order.status,
+    SortKey.CHANNEL: Order.channel_id,
+    SortKey.ORDER_ID: Order.marketplace_order_id,
+    SortKey.DEADLINE: Order.shipping_deadline,
+}
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    statuses: tuple[Status, ...] = ()
+    channel_ids: tuple[int, ...] = ()
+    marketplaces: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+    search: str = ""
+    needs_review: bool | None = None
+    order_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class OrderSort:
+    key: SortKey = SortKey.ORDERED_AT
+    descending: bool = True
+
+
+def _where(stmt: Any, flt: OrderFilter) -> Any:
+    if flt.statuses:
+        stmt = stmt.where(col(Order.status).in_([s.value for s in flt.statuses]))
+    if flt.channel_ids:
+        stmt = stmt.where(col(Order.channel_id).in_(flt.channel_ids))
+    if flt.marketplaces:
+        stmt = stmt.where(col(Order.marketplace).in_(flt.marketplaces))
+    if flt.since is not None:
+        stmt = stmt.where(Order.ordered_at >= flt.since)
+    if flt.until is not None:
+        stmt = stmt.where(Order.ordered_at < flt.until)
+    if flt.needs_review is not None:
+        stmt = stmt.where(Order.needs_review == flt.needs_review)
+    if flt.order_ids:
+        stmt = stmt.where(col(Order.id).in_(flt.order_ids))
+    terms = flt.search.casefold().split()
+    for term in terms:
+        escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = stmt.where(
+            or_(col(Order.search_text).like(f"%{escaped}%", escape="\\"), Order.marketplace_order_id == term)
+        )
+    return stmt
+
+
+def list_orders(
+    session: Session, flt: OrderFilter = OrderFilter(), sort: OrderSort = OrderSort(), *, limit: int = 100,
+    offset: int = 0,
+) -> list[Order]:
+    column = _SORT_COLUMNS[sort.key]
+    order_by = [column.desc() if sort.descending else column.asc(), col(Order.id).desc() if sort.descending else col(Order.id).asc()]
+    stmt = _where(select(Order), flt).order_by(*order_by).limit(limit).offset(offset)
+    return list(session.exec(stmt))
+
+
+def count_orders(session: Session, flt: OrderFilter = OrderFilter()) -> int:
+    return int(session.exec(_where(select(func.count()).select_from(Order), flt)).one())
+
+
+def count_by_status(session: Session, flt: OrderFilter = OrderFilter()) -> dict[str | None, int]:
+    stmt = _where(select(Order.status, func.count()).select_from(Order), flt).group_by(Order.status)
+    return {status: int(n) for status, n in session.exec(stmt)}
+
+
+def find_order(session: Session, reference: str) -> Order | None:
+    """An order by local id (``123``) or by marketplace order id."""
+    if reference.isdigit():
+        row = session.get(Order, int(reference))
+        if row is not None:
+            return row
+    rows = list(session.exec(select(Order).where(Order.marketplace_order_id == reference).limit(2)))
+    return rows[0] if len(rows) == 1 else None
+
+
+def order_facts(session: Session, order: Order) -> OrderFacts:
+    lines = session.exec(select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.id))
+    return OrderFacts(
+        status=Status(order.status) if order.status else None,
+        raw_status=order.raw_status,
+        delivery_type=order.delivery_type,
+        marketplace=order.marketplace,
+        total_cents=order.total_cents,
+        lines=tuple(
+            LineFacts(line.line_id, line.quantity, line.amount_cents, Status(line.status) if line.status else None)
+            for line in lines
+        ),
+    )
+
+
+@dataclass
+class OrderDetail:
+    order: Order
+    channel: str
+    lines: list[OrderLine]
+    parties: list[Party]
+    documents: list[Document]
+    events: list[OrderEvent]
+    actions: list[Action]
+    attempts: dict[int, list[ActionAttempt]] = field(default_factory=dict)
+
+
+def order_detail(session: Session, order_id: int) -> OrderDetail | None:
+    order = session.get(Order, order_id)
+    if order is None:
+        return None
+    channel = session.get(Channel, order.channel_id)
+    actions = list(session.exec(select(Action).where(Action.order_id == order_id).order_by(Action.id)))
+    attempts: dict[int, list[ActionAttempt]] = {}
+    if actions:
+        for attempt in session.exec(
+            select(ActionAttempt).where(col(ActionAttempt.action_id).in_([a.id for a in actions])).order_by(ActionAttempt.id)
+        ):
+            attempts.setdefault(attempt.action_id, []).append(attempt)
+    return OrderDetail(
+        order=order,
+        channel=channel.name if channel else "?",
+        lines=list(session.exec(select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.id))),
+        parties=list(session.exec(select(Party).where(Party.order_id == order_id).order_by(Party.id))),
+        documents=list(session.exec(select(Document).where(Document.order_id == order_id).order_by(Document.id))),
+        events=list(session.exec(select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id))),
+        actions=actions,
+        attempts=attempts,
+    )

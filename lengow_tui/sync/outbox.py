@@ -1,0 +1,227 @@
+"""Outbox delivery: claim due actions with a lease, call the connector outside any transaction,
+record the outcome. An action whose outcome is unknown is reconciled (order re-read) before any resend.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import and_, exists
+from sqlalchemy.orm import aliased
+from sqlmodel import col, select
+
+from lengow_tui.connector_api import ActionOutcome, ActionRequest, ActionResult, MarketplaceClient
+from lengow_tui.domain import ActionKind, LineSelection
+from lengow_tui.store.models import Action, ActionAttempt, Order, OrderEvent
+from lengow_tui.store.types import utcnow
+from lengow_tui.sync.upsert import upsert_orders
+from lengow_tui.text import clean_text
+
+if TYPE_CHECKING:
+    from lengow_tui.runtime import Runtime
+
+LEASE = timedelta(minutes=2)
+POLL_INTERVAL = timedelta(seconds=2)
+BACKOFF_BASE_SECONDS = 5.0
+BACKOFF_CAP_SECONDS = 3600.0
+MAX_ATTEMPTS = 8
+UNFINISHED = ("queued", "sending", "awaiting_confirmation", "retrying")
+
+
+@dataclass
+class DeliveryResult:
+    done: int = 0
+    awaiting: int = 0
+    rejected: int = 0
+    retrying: int = 0
+    dead: int = 0
+    messages: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        parts = [f"{self.done} done", f"{self.awaiting} awaiting confirmation", f"{self.rejected} rejected",
+                 f"{self.retrying} to retry"]
+        if self.dead:
+            parts.append(f"{self.dead} dead")
+        return "actions: " + ", ".join(parts)
+
+
+def backoff_delay(attempts: int, rng: random.Random | None = None) -> float:
+    """Exponential backoff with full jitter."""
+    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, attempts - 1))
+    return (rng or random).uniform(0, ceiling)
+
+
+def claim_due(runtime: Runtime, channel_id: int, worker: str, *, limit: int = 50, now: datetime | None = None) -> list[int]:
+    """Lease due actions of a channel: the oldest unfinished action of each order only, so actions on
+    one order land in the order they were queued."""
+    now = now or utcnow()
+    earlier = aliased(Action)
+    with runtime.store.write() as session:
+        has_earlier = exists().where(
+            and_(earlier.order_id == Action.order_id, earlier.id < Action.id, col(earlier.state).in_(UNFINISHED))
+        )
+        due = (
+            (col(Action.state).in_(("queued", "retrying", "awaiting_confirmation")) & (Action.next_attempt_at <= now))
+            | ((Action.state == "sending") & (Action.lease_expires_at < now))
+        )
+        stmt = (
+            select(Action)
+            .where(Action.channel_id == channel_id, due, ~has_earlier)
+            .order_by(Action.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        claimed = []
+        for action in session.exec(stmt):
+            if action.state == "sending":
+                # The worker holding it died mid-call: we cannot know whether the marketplace got it.
+                action.needs_reconcile = True
+            if action.state != "awaiting_confirmation":
+                action.attempts += 1
+            action.state = "sending" if action.state != "awaiting_confirmation" else "awaiting_confirmation"
+            action.lease_owner = worker
+            action.lease_expires_at = now + LEASE
+            action.updated_at = now
+            session.add(action)
+            claimed.append(action.id)
+        return claimed  # type: ignore[return-value]
+
+
+def _request(action: Action, order: Order) -> ActionRequest:
+    return ActionRequest(
+        action_id=f"lt-{action.id}",
+        kind=ActionKind(action.kind),
+        marketplace=order.marketplace,
+        order_id=order.marketplace_order_id,
+        arguments=dict(action.arguments),
+        lines=tuple(
+            LineSelection(str(l["line_id"]), l.get("quantity"), l.get("amount_cents")) for l in action.lines
+        ),
+        attempt=action.attempts,
+    )
+
+
+async def _reconcile(runtime: Runtime, channel_name: str, client: MarketplaceClient, action: Action, order: Order) -> bool:
+    """Re-read the order; True when the marketplace already shows the action's effect."""
+    declaration = runtime.declaration(channel_name, order.marketplace)
+    spec = declaration.action(action.kind) if declaration else None
+    remote = await client.get_order(order.marketplace, order.marketplace_order_id)
+    if remote is None or declaration is None:
+        return False
+    with runtime.store.write() as session:
+        upsert_orders(session, order.channel_id, [remote], {declaration.code: declaration}, utcnow())
+    if spec is None or spec.result_status is None:
+        return False
+    status = declaration.status_map.resolve(remote.raw_status, [l.raw_status for l in remote.lines])
+    return status == spec.result_status
+
+
+async def _refresh_order(runtime: Runtime, channel_name: str, client: MarketplaceClient, order: Order) -> None:
+    declaration = runtime.declaration(channel_name, order.marketplace)
+    try:
+        remote = await client.get_order(order.marketplace, order.marketplace_order_id)
+    except Exception:
+        return  # the next import brings the change; the action itself is done
+    if remote is not None and declaration is not None:
+        with runtime.store.write() as session:
+            upsert_orders(session, order.channel_id, [remote], {declaration.code: declaration}, utcnow())
+
+
+async def deliver_action(
+    runtime: Runtime, channel_name: str, client: MarketplaceClient, action_id: int, worker: str
+) -> str:
+    """Deliver (or poll) one claimed action and record the outcome. Returns its new state."""
+    with runtime.store.read() as session:
+        action = session.get(Action, action_id)
+        order = session.get(Order, action.order_id) if action else None
+    if action is None or order is None:
+        return "missing"
+    started = utcnow()
+    result: ActionResult
+    try:
+        if action.state == "awaiting_confirmation" and action.handle:
+            result = await client.poll(action.handle)
+        elif action.needs_reconcile and await _reconcile(runtime, channel_name, client, action, order):
+            result = ActionResult.already_applied("the marketplace already shows this change")
+        else:
+            result = await client.perform(_request(action, order))
+    except Exception as exc:  # a connector bug or transport failure: never lose the action
+        result = ActionResult.ambiguous(clean_text(f"{type(exc).__name__}: {exc}", 300))
+    state = _record(runtime, action_id, result, worker, started)
+    if state == "done":
+        await _refresh_order(runtime, channel_name, client, order)
+    return state
+
+
+def _record(runtime: Runtime, action_id: int, result: ActionResult, worker: str, started: datetime) -> str:
+    now = utcnow()
+    message = clean_text(result.message, 2000) or None
+    with runtime.store.write() as session:
+        action = session.get(Action, action_id)
+        assert action is not None
+        was_polling = action.state == "awaiting_confirmation"
+        outcome = result.outcome
+        if outcome is ActionOutcome.PENDING and was_polling:
+            # Still processing at the marketplace: poll again later, no attempt recorded.
+            action.next_attempt_at = now + POLL_INTERVAL
+            action.lease_owner = action.lease_expires_at = None
+            session.add(action)
+            return action.state
+        session.add(ActionAttempt(action_id=action_id, attempt_no=action.attempts, worker=worker,
+                                  started_at=started, finished_at=now, outcome=outcome.value, message=message))
+        action.lease_owner = None
+        action.lease_expires_at = None
+        action.updated_at = now
+        if outcome in (ActionOutcome.APPLIED, ActionOutcome.ALREADY_APPLIED):
+            action.state, action.completed_at, action.last_error = "done", now, None
+            action.needs_reconcile = False
+        elif outcome is ActionOutcome.PENDING:
+            action.state, action.handle = "awaiting_confirmation", result.handle
+            action.next_attempt_at = now + POLL_INTERVAL
+            action.needs_reconcile = False
+        elif outcome in (ActionOutcome.REJECTED, ActionOutcome.NOT_SUPPORTED):
+            action.state, action.completed_at, action.last_error = "rejected", now, message
+        else:
+            if outcome is ActionOutcome.AMBIGUOUS:
+                action.needs_reconcile = True
+            if was_polling and outcome is ActionOutcome.AMBIGUOUS:
+                action.state = "awaiting_confirmation"  # keep polling the same handle
+            elif action.attempts >= MAX_ATTEMPTS:
+                action.state, action.completed_at = "dead", now
+            else:
+                action.state = "retrying"
+            delay = result.retry_after if result.retry_after is not None else backoff_delay(action.attempts)
+            action.next_attempt_at = now + timedelta(seconds=max(0.0, delay))
+            action.last_error = message
+        session.add(action)
+        if action.state in ("done", "rejected", "dead"):
+            order = session.get(Order, action.order_id)
+            if order is not None:
+                order.pending_actions = max(0, order.pending_actions - 1)
+                session.add(order)
+            text = {"done": f"{action.kind} confirmed by the marketplace",
+                    "rejected": f"{action.kind} rejected by the marketplace: {message or 'no reason given'}",
+                    "dead": f"{action.kind} gave up after {action.attempts} attempts: {message or ''}"}[action.state]
+            session.add(OrderEvent(order_id=action.order_id, at=now, kind="action", action_id=action.id, message=text))
+        return action.state
+
+
+async def deliver_channel(runtime: Runtime, channel_name: str, client: MarketplaceClient, worker: str) -> DeliveryResult:
+    result = DeliveryResult()
+    channel_id = runtime.channel_id(channel_name)
+    for action_id in claim_due(runtime, channel_id, worker):
+        state = await deliver_action(runtime, channel_name, client, action_id, worker)
+        if state == "done":
+            result.done += 1
+        elif state == "awaiting_confirmation":
+            result.awaiting += 1
+        elif state == "rejected":
+            result.rejected += 1
+        elif state == "dead":
+            result.dead += 1
+        elif state == "retrying":
+            result.retrying += 1
+    return result

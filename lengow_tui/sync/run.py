@@ -1,0 +1,54 @@
+"""One sync pass over the configured channels: import, then deliver due actions."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from lengow_tui.sync.clients import open_client
+from lengow_tui.sync.importer import ImportResult, import_channel
+from lengow_tui.sync.outbox import DeliveryResult, deliver_channel
+
+if TYPE_CHECKING:
+    from lengow_tui.runtime import Runtime
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class ChannelSyncResult:
+    channel: str
+    imported: ImportResult | None = None
+    delivered: DeliveryResult = field(default_factory=DeliveryResult)
+    error: str | None = None
+
+
+async def sync_channel(runtime: Runtime, channel_name: str, *, do_import: bool = True, deliver: bool = True) -> ChannelSyncResult:
+    result = ChannelSyncResult(channel_name)
+    try:
+        async with open_client(runtime, channel_name) as client:
+            if do_import:
+                result.imported = await import_channel(runtime, channel_name, client)
+            if deliver:
+                result.delivered = await deliver_channel(runtime, channel_name, client, worker_name())
+    except Exception as exc:  # building the client failed (bad settings, plugin bug): report, go on
+        result.error = f"{type(exc).__name__}: {exc}"
+    return result
+
+
+async def sync_once(
+    runtime: Runtime, channels: list[str] | None = None, *, do_import: bool = True, deliver: bool = True
+) -> list[ChannelSyncResult]:
+    names = channels or [c.name for c in runtime.config.channels if c.enabled]
+    results = []
+    for name in names:
+        connector = runtime.config.channel(name).connector
+        if connector not in runtime.registry.connectors:
+            results.append(ChannelSyncResult(name, error=f"connector {connector!r} is not installed or failed to load"))
+            continue
+        results.append(await sync_channel(runtime, name, do_import=do_import, deliver=deliver))
+    return results

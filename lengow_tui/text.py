@@ -1,0 +1,36 @@
+"""Neutralising untrusted text from marketplaces before it is stored or shown."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# CSI / OSC / other escape sequences, then any remaining C0/C1 control or format character.
+_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]|\x9b[0-?]*[ -/]*[@-~]")
+
+
+def clean_text(value: object, max_length: int | None = None) -> str:
+    """Printable text: escape sequences removed, control characters replaced, length bounded.
+
+    Tabs and newlines become spaces: every stored field is shown on one line.
+    """
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else str(value)
+    if max_length is not None and len(text) > max_length * 4:
+        text = text[: max_length * 4]  # bound the work on hostile huge strings before scanning
+    text = _ESCAPES.sub("", text)
+    out = []
+    for ch in text:
+        if ch in "\t\n\r":
+            out.append(" ")
+        elif unicodedata.category(ch) == "Cf":
+            continue  # zero-width and bidi-override characters: invisible, and able to reorder text
+        elif unicodedata.category(ch) in ("Cc", "Cs", "Co"):
+            out.append("\ufffd")
+        else:
+            out.append(ch)
+    text = "".join(out).strip()
+    if max_length is not None and len(text) > max_length:
+        text = text[: max_length - 1] + "…"
+    return text
