@@ -24,7 +24,7 @@ from lengow_tui.sync.run import sync_once
 
 
 def make_runtime(tmp_path: Path, url: str, **settings: object) -> Runtime:
-    options = {"seed": 7, "reject_rate": "0", "time_scale": 600, "unknown_status_rate": "2"} | settings
+    options = {"seed": 7, "reject_rate": "0", "time_scale": 5, "unknown_status_rate": "2"} | settings
     lines = "\n".join(f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {str(v).lower() if isinstance(v, bool) else v}"
                       for k, v in options.items())
     path = tmp_path / "config.toml"
