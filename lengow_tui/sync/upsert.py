@@ -31,7 +31,7 @@ def _search_text(remote: RemoteOrder, buyer: str) -> str:
         parts.extend((line.sku, line.title))
     if remote.tracking is not None:
         parts.append(remote.tracking.tracking_number)
-    return " ".join(p for p in parts if p).casefold()[:MAX_SEARCH_TEXT]
+    return " ".join(clean_text(p, 512) for p in parts if p).casefold()[:MAX_SEARCH_TEXT]
 
 
 def _buyer_name(remote: RemoteOrder) -> str:
