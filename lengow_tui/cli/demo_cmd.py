@@ -70,7 +70,8 @@ def demo_cmd(
 
         typer.echo(f"generating {orders:,} orders…")
         stats = generate_orders(runtime.store, orders)
-        typer.echo(f"generated {stats}")
+        typer.echo(f"generated {stats.orders:,} orders ({stats.lines:,} lines) in {stats.seconds:.1f} s "
+                   f"on channels {', '.join(stats.channels)} (not in the config: listed, not synced)")
     env_hint = "" if path == _default_path() else f"export LENGOW_TUI_CONFIG={path}\n  "
     if tui and _tui_available():
         from lengow_tui.tui import run_app
