@@ -47,10 +47,27 @@ def _root(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
+    read_only: Annotated[bool, typer.Option("--read-only", help="Open the desk without any mutating action.")] = False,
+    no_mouse: Annotated[bool, typer.Option("--no-mouse", help="Ignore the mouse (keyboard only).")] = False,
+    no_sync: Annotated[bool, typer.Option("--no-sync", help="Do not run the sync engine in the background.")] = False,
+    ascii_only: Annotated[bool, typer.Option("--ascii", help="Draw with ASCII characters only.")] = False,
 ) -> None:
+    """Without a command: open the order desk (needs a config; try 'lengow-tui demo')."""
     state.config_path = config
     if ctx.invoked_subcommand is None:
-        typer.echo(ctx.get_help())
+        from lengow_tui.config import default_config_path
+
+        path = config or default_config_path()
+        if not path.exists():
+            typer.echo(ctx.get_help())
+            typer.echo(f"\nNo configuration at {path}: run 'lengow-tui demo' to try it, or 'lengow-tui config init'.")
+            raise typer.Exit(0)
+        from lengow_tui.cli.common import open_cli_runtime
+        from lengow_tui.tui import run_app
+
+        runtime = open_cli_runtime()
+        raise typer.Exit(run_app(runtime, read_only=read_only, mouse=False if no_mouse else None,
+                                 live_sync=not no_sync, ascii=True if ascii_only else None))
 
 
 def _register() -> None:

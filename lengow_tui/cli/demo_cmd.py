@@ -54,7 +54,9 @@ def demo_cmd(
     path, create = _demo_config_path()
     if create:
         data_dir = path.parent / "data" if state.config_path is not None else default_data_dir() / "demo"
-        write_config(path, demo_config(data_dir))
+        config = demo_config(data_dir)
+        config["sync"]["interval_seconds"] = 10  # the sandbox moves fast; let the demo show it
+        write_config(path, config)
         typer.echo(f"created demo config {path}")
     cli_state.config_path = path
     from lengow_tui.cli.common import open_cli_runtime
@@ -73,11 +75,11 @@ def demo_cmd(
         typer.echo(f"generated {stats.orders:,} orders ({stats.lines:,} lines) in {stats.seconds:.1f} s "
                    f"on channels {', '.join(stats.channels)} (not in the config: listed, not synced)")
     env_hint = "" if path == _default_path() else f"export LENGOW_TUI_CONFIG={path}\n  "
-    if tui and _tui_available():
+    if tui:
         from lengow_tui.tui import run_app
 
-        run_app(runtime)
-        return
+        typer.echo("opening the order desk…  (q quits, ? lists the keys)")
+        raise typer.Exit(run_app(runtime))
     typer.echo(
         "\nThe demo is ready. Try:\n  "
         + env_hint
@@ -94,8 +96,3 @@ def _default_path() -> Path:
 
     return default_config_path()
 
-
-def _tui_available() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("lengow_tui.tui") is not None

@@ -68,9 +68,9 @@ def _where(stmt: Any, flt: OrderFilter) -> Any:
         stmt = stmt.where(Order.needs_review == flt.needs_review)
     if flt.order_ids:
         stmt = stmt.where(col(Order.id).in_(flt.order_ids))
-    terms = flt.search.casefold().split()
-    for term in terms:
-        escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    for term in flt.search.split():
+        folded = term.casefold()
+        escaped = folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         stmt = stmt.where(
             or_(col(Order.search_text).like(f"%{escaped}%", escape="\\"), Order.marketplace_order_id == term)
         )
