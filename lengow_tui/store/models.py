@@ -46,6 +46,13 @@ class Order(SQLModel, table=True):
         Index("ix_orders_channel_ordered", "channel_id", "ordered_at"),
         Index("ix_orders_ordered", "ordered_at"),
         Index("ix_orders_review", "needs_review"),
+        # Sorting a list by total or deadline, overall or within a status, and finding an order by
+        # the marketplace's reference, without scanning the table.
+        Index("ix_orders_reference", "marketplace_order_id"),
+        Index("ix_orders_total", "total_cents"),
+        Index("ix_orders_status_total", "status", "total_cents"),
+        Index("ix_orders_deadline", "shipping_deadline"),
+        Index("ix_orders_status_deadline", "status", "shipping_deadline"),
     )
     id: int | None = Field(default=None, primary_key=True)
     channel_id: int = Field(foreign_key="channel.id")

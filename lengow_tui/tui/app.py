@@ -51,10 +51,13 @@ class OrdersScreen(Screen[None]):
         Binding("S", "sync_now", "Sync now", show=False, id="orders.sync"),
         Binding("L", "activity", "Activity", show=False, id="orders.activity"),
         Binding("tab", "switch_pane", "Sidebar/list", show=False, id="orders.switch_pane"),
+        Binding("b", "toggle_sidebar", "Statuses", show=False, id="orders.sidebar"),
     ]
     DEFAULT_CSS = """
     OrdersScreen #sidebar { width: 30; border-right: solid $panel; }
-    OrdersScreen.narrow #sidebar { width: 26; }
+    /* At 80 columns the list needs the room: the sidebar shows on demand (b, or tab to it). */
+    OrdersScreen.narrow #sidebar { display: none; }
+    OrdersScreen.narrow.show-sidebar #sidebar { display: block; width: 30; }
     OrdersScreen #main { width: 1fr; }
     OrdersScreen #filterbar { height: 1; padding: 0 1; background: $panel; }
     OrdersScreen #search { height: 3; display: none; }
@@ -176,7 +179,20 @@ class OrdersScreen(Screen[None]):
 
     def action_switch_pane(self) -> None:
         sidebar = self.query_one(StatusSidebar)
-        (self.table if sidebar.has_focus else sidebar).focus()
+        if sidebar.has_focus:
+            self.remove_class("show-sidebar")
+            self.table.focus()
+        else:
+            self.add_class("show-sidebar")
+            sidebar.focus()
+
+    def action_toggle_sidebar(self) -> None:
+        if self.has_class("show-sidebar"):
+            self.remove_class("show-sidebar")
+            self.table.focus()
+        else:
+            self.add_class("show-sidebar")
+            self.query_one(StatusSidebar).focus()
 
     @on(OrderTable.SortRequested)
     def _sort_clicked(self, event: OrderTable.SortRequested) -> None:

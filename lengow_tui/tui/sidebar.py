@@ -13,10 +13,13 @@ ALL = "all"
 REVIEW = "review"
 
 
-def _line(label: str, count: int | None, width: int = 24) -> Text:
+def _line(label: str, count: int | None, width: int = 23) -> Text:
     number = "" if count is None else f"{count:,}"
+    room = max(4, width - len(number) - 1)
+    if len(label) > room:
+        label = label[: room - 1] + "…"
     pad = max(1, width - len(label) - len(number))
-    return Text(f"{label}{' ' * pad}{number}")
+    return Text(f"{label}{' ' * pad}{number}", no_wrap=True, overflow="ellipsis")
 
 
 class StatusSidebar(OptionList):
