@@ -356,6 +356,9 @@ class _Loader:
 
         keys: dict[str, str] = {}
         for binding, value in sections["keys"].items():
+            if isinstance(value, dict):
+                raise self.error(("keys", binding), 'binding ids contain a dot and must be quoted, '
+                                 'e.g. "orders.accept" = "A"')
             value = self.check_value(value, ("keys", binding), "str")
             if not value.strip():
                 raise self.error(("keys", binding), "must name at least one key, e.g. \"a\" or \"ctrl+a,a\"")
@@ -595,7 +598,7 @@ CONFIG_COMMENTS: dict[str, str] = {
     "tui.theme": "Textual theme name, e.g. \"textual-dark\", \"textual-light\", \"nord\".",
     "tui.ascii": "true = draw with ASCII only (for terminals without Unicode box drawing).",
     "tui.mouse": "false = ignore the mouse (keyboard only).",
-    "keys": "Key remapping: binding id = keys, e.g. accept = \"a\" or refuse = \"ctrl+r,R\".\n"
+    "keys": "Key remapping: binding id = keys, e.g. \"orders.accept\" = \"A\" (quote the ids: they contain a dot).\n"
             "Binding ids are listed in the TUI help (press ?).",
     "plugins": "Connector plugins.",
     "plugins.disabled": "Names of connector plugins not to load (see `lengow-tui plugins`).",

@@ -325,6 +325,9 @@ class OrdersScreen(Screen[None]):
         from lengow_tui.tui.bulk_screens import BulkShipScreen
 
         plan = plan_bulk(self.runtime, targets, ActionKind.SHIP)
+        if not plan.eligible:
+            self.notify(f"None of the {plan.total:,} marked orders can be shipped now.", severity="warning")
+            return
         carriers = sorted({c.code for c in self._carriers(plan.eligible)})
 
         def done(per_order: dict[int, dict[str, str]] | None) -> None:

@@ -110,11 +110,11 @@ class OrderTable(ScrollView, can_focus=True):
         Binding("ctrl+d", "half_page_down", "Half page down", show=False, id="orders.half_page_down"),
         Binding("home,g", "first", "First", show=False, id="orders.first"),
         Binding("end,G", "last", "Last", show=False, id="orders.last"),
-        Binding("enter", "open", "Open", id="orders.open"),
+        Binding("enter", "open", "Open", show=False, id="orders.open"),
         Binding("space", "toggle_mark", "Mark", id="orders.mark"),
-        Binding("shift+space,V", "mark_range", "Mark range", id="orders.mark_range"),
-        Binding("ctrl+a", "mark_all", "Mark all", id="orders.mark_all"),
-        Binding("u", "clear_marks", "Unmark all", id="orders.clear_marks"),
+        Binding("shift+space,V", "mark_range", "Mark range", show=False, id="orders.mark_range"),
+        Binding("ctrl+a", "mark_all", "Mark all", show=False, id="orders.mark_all"),
+        Binding("u", "clear_marks", "Unmark all", show=False, id="orders.clear_marks"),
     ]
 
     ALLOW_SELECT = False  # text selection over a virtual list would select rows that were never read
