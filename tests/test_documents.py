@@ -7,27 +7,12 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from lengow_tui.config import load_config
-from lengow_tui.plugins import load_registry
-from lengow_tui.runtime import Runtime, open_runtime
+from sandbox_runtime import make_runtime
+from lengow_tui.runtime import Runtime
 from lengow_tui.services import documents as documents_service
 from lengow_tui.services.documents import DocumentError, fetch_document, safe_filename, save_document
 from lengow_tui.store.models import Document, Order
 from lengow_tui.sync.run import sync_once
-
-
-def make_runtime(tmp_path: Path, url: str, **settings: object) -> Runtime:
-    options = {"seed": 7, "reject_rate": "0", "time_scale": 5, "unknown_status_rate": "0"} | settings
-    lines = "\n".join(f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {str(v).lower() if isinstance(v, bool) else v}"
-                      for k, v in options.items())
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f'[database]\nurl = "{url}"\n[paths]\ndata_dir = "{tmp_path / "data"}"\n'
-        f'[channels.shop]\nconnector = "sandbox"\n{lines}\n'
-    )
-    registry = load_registry()
-    config = load_config(path, connectors={n: c.spec for n, c in registry.connectors.items()})
-    return open_runtime(config)
 
 
 @pytest.fixture

@@ -13,28 +13,13 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
-from lengow_tui.config import load_config
+from sandbox_runtime import make_runtime
 from lengow_tui.domain import Status
-from lengow_tui.plugins import load_registry
-from lengow_tui.runtime import Runtime, open_runtime
+from lengow_tui.runtime import Runtime
 from lengow_tui.services.actions import cancel_action, queue_action
 from lengow_tui.services.orders import OrderFilter, count_orders, list_orders, order_detail
 from lengow_tui.store.models import Action, Order, OrderEvent, OrderLine, Party
 from lengow_tui.sync.run import sync_once
-
-
-def make_runtime(tmp_path: Path, url: str, **settings: object) -> Runtime:
-    options = {"seed": 7, "reject_rate": "0", "time_scale": 5, "unknown_status_rate": "2"} | settings
-    lines = "\n".join(f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {str(v).lower() if isinstance(v, bool) else v}"
-                      for k, v in options.items())
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f'[database]\nurl = "{url}"\n[paths]\ndata_dir = "{tmp_path / "data"}"\n'
-        f'[channels.shop]\nconnector = "sandbox"\n{lines}\n'
-    )
-    registry = load_registry()
-    config = load_config(path, connectors={n: c.spec for n, c in registry.connectors.items()})
-    return open_runtime(config)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -42,7 +27,7 @@ def runtime(request: pytest.FixtureRequest, tmp_path: Path):
     url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
     # A test may slow the sandbox down (marker "sandbox_time_scale") to observe short-lived statuses.
     marker = request.node.get_closest_marker("sandbox_time_scale")
-    rt = make_runtime(tmp_path, url, **({"time_scale": marker.args[0]} if marker else {}))
+    rt = make_runtime(tmp_path, url, unknown_status_rate="2", **({"time_scale": marker.args[0]} if marker else {}))
     yield rt
     rt.close()
 

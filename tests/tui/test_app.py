@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, text
+from sqlalchemy import text
 from sqlmodel import select
 from textual.widgets import DataTable, Static
 
@@ -16,7 +16,7 @@ from lengow_tui.config import load_config
 from lengow_tui.domain import Status
 from lengow_tui.plugins import load_registry
 from lengow_tui.runtime import Runtime, open_runtime
-from lengow_tui.services.orders import OrderFilter, OrderSort, SortKey, count_orders, list_orders
+from lengow_tui.services.orders import OrderFilter, SortKey, count_orders, list_orders
 from lengow_tui.store.bulk import generate_orders
 from lengow_tui.store.models import Action, Order
 from lengow_tui.sync.run import sync_once

@@ -10,9 +10,8 @@ from sqlmodel import select
 from textual.app import App
 from textual.widgets import Button, DataTable, Input, Label, Select, SelectionList, Static
 
-from lengow_tui.config import load_config
-from lengow_tui.plugins import load_registry
-from lengow_tui.runtime import Runtime, open_runtime
+from sandbox_runtime import make_runtime
+from lengow_tui.runtime import Runtime
 from lengow_tui.store.models import Action, Order, OrderLine
 from lengow_tui.store.types import utcnow
 from lengow_tui.sync.run import sync_once
@@ -21,20 +20,6 @@ from lengow_tui.tui.detail_screen import OrderDetailScreen
 from lengow_tui.tui.detail_widgets import DirectoryPrompt, safe_url
 
 SIZE = (100, 40)
-
-
-def make_runtime(tmp_path: Path, url: str, **settings: object) -> Runtime:
-    options = {"seed": 7, "reject_rate": "0", "time_scale": 5, "unknown_status_rate": "0"} | settings
-    lines = "\n".join(f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {str(v).lower() if isinstance(v, bool) else v}"
-                      for k, v in options.items())
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f'[database]\nurl = "{url}"\n[paths]\ndata_dir = "{tmp_path / "data"}"\n'
-        f'[channels.shop]\nconnector = "sandbox"\n{lines}\n'
-    )
-    registry = load_registry()
-    config = load_config(path, connectors={n: c.spec for n, c in registry.connectors.items()})
-    return open_runtime(config)
 
 
 @pytest.fixture

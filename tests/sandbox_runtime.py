@@ -1,0 +1,31 @@
+"""Building a Runtime over the sandbox connector for tests: a config file in tmp_path, one channel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lengow_tui.config import load_config
+from lengow_tui.plugins import load_registry
+from lengow_tui.runtime import Runtime, open_runtime
+
+DEFAULTS: dict[str, object] = {"seed": 7, "reject_rate": "0", "time_scale": 5, "unknown_status_rate": "0"}
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def make_runtime(tmp_path: Path, url: str, *, extra_toml: str = "", **settings: object) -> Runtime:
+    """A runtime whose channel ``shop`` uses the sandbox with predictable settings (no rejections)."""
+    options = DEFAULTS | settings
+    lines = "\n".join(f"{k} = {_toml_value(v)}" for k, v in options.items())
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[database]\nurl = "{url}"\n[paths]\ndata_dir = "{tmp_path / "data"}"\n{extra_toml}\n'
+        f'[channels.shop]\nconnector = "sandbox"\n{lines}\n'
+    )
+    registry = load_registry()
+    config = load_config(path, connectors={n: c.spec for n, c in registry.connectors.items()})
+    return open_runtime(config)
