@@ -53,6 +53,9 @@ class Order(SQLModel, table=True):
         Index("ix_orders_status_total", "status", "total_cents"),
         Index("ix_orders_deadline", "shipping_deadline"),
         Index("ix_orders_status_deadline", "status", "shipping_deadline"),
+        # Sorting by status or channel alone (the row id, implicit in every index, breaks ties).
+        Index("ix_orders_status", "status"),
+        Index("ix_orders_channel", "channel_id"),
     )
     id: int | None = Field(default=None, primary_key=True)
     channel_id: int = Field(foreign_key="channel.id")
