@@ -91,11 +91,6 @@ class AmazonSim(MarketplaceSim):
 
     # --- state changes -------------------------------------------------------------------------
 
-    def _set(self, order: Order, status: str, tick: Tick, rng: random.Random) -> None:
-        order["status"] = status
-        self.touch(order, tick)
-        self.schedule_natural(order, tick, rng)
-
     def start(self, order: Order, tick: Tick) -> None:
         order["status"] = "Pending"
 

@@ -159,6 +159,12 @@ class MarketplaceSim(ABC):
 
     # --- helpers for subclasses -----------------------------------------------------------------
 
+    def _set(self, order: Order, status: str, tick: Tick, rng: random.Random) -> None:
+        """Move an order-level-status order to ``status`` now, and plan what happens next."""
+        order["status"] = status
+        self.touch(order, tick)
+        self.schedule_natural(order, tick, rng)
+
     @staticmethod
     def touch(order: Order, tick: Tick) -> None:
         order["changed_at"] = tick.at
