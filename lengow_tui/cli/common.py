@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, NoReturn
 import typer
 
 if TYPE_CHECKING:
+    from lengow_tui.domain import Status
     from lengow_tui.runtime import Runtime
+    from lengow_tui.store.models import Order
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -103,3 +105,44 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]], widths: d
     out.write(fmt(headers) + "\n")
     for row in rows:
         out.write(fmt(row) + "\n")
+
+
+def parse_statuses(values: Sequence[str]) -> tuple[Status, ...]:
+    """``--status`` values, repeated or comma-separated; an unknown one is an error (exit 2)."""
+    from lengow_tui.domain import Status
+
+    result = []
+    for value in values:
+        for part in (p.strip() for p in value.split(",")):
+            if not part:
+                continue
+            try:
+                result.append(Status(part))
+            except ValueError:
+                fail(f"unknown status {part!r}; one of: {', '.join(s.value for s in Status)}")
+    return tuple(result)
+
+
+def channel_ids(runtime: Runtime, names: Sequence[str]) -> tuple[int, ...]:
+    """``--channel`` names as channel ids; an unknown name is an error (exit 2)."""
+    from lengow_tui.services.channels import channel_names
+
+    known = {name: cid for cid, name in channel_names(runtime).items()}
+    for name in names:
+        if name not in known:
+            fail(f"unknown channel {name!r}; channels: {', '.join(sorted(known)) or 'none'}")
+    return tuple(known[name] for name in names)
+
+
+def resolve_orders(runtime: Runtime, references: Sequence[str], consequence: str) -> list[Order]:
+    """Orders by local or marketplace id, all or nothing: one unknown reference fails (exit 1)."""
+    from lengow_tui.services.orders import find_order
+
+    orders = []
+    with runtime.store.read() as session:
+        for ref in references:
+            order = find_order(session, ref)
+            if order is None:
+                fail(f"no order {ref!r}; {consequence}", 1)
+            orders.append(order)
+    return orders

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from lengow_tui.cli import app
-from lengow_tui.cli.common import fail, open_cli_runtime, parse_when
+from lengow_tui.cli.common import channel_ids, fail, open_cli_runtime, parse_statuses, parse_when, resolve_orders
 
 
 @app.command("export")
@@ -24,22 +24,16 @@ def export_cmd(
     search: Annotated[str, typer.Option("--search", "-q", help="Free-text search.")] = "",
 ) -> None:
     """Export orders with their lines. Anonymized orders are exported without personal data."""
-    from lengow_tui.cli.orders_cmd import _channel_ids, _statuses
     from lengow_tui.services.export import export_orders
-    from lengow_tui.services.orders import OrderFilter, find_order
+    from lengow_tui.services.orders import OrderFilter
 
     if fmt not in ("csv", "json"):
         fail(f"unknown format {fmt!r}; use csv or json")
-    statuses = _statuses(status)
+    statuses = parse_statuses(status)
     runtime = open_cli_runtime()
+    order_ids = [order.id for order in resolve_orders(runtime, ids, "nothing exported")]
     with runtime.store.read() as session:
-        order_ids = []
-        for ref in ids:
-            order = find_order(session, ref)
-            if order is None:
-                fail(f"no order {ref!r}; nothing exported", 1)
-            order_ids.append(order.id)
-        flt = OrderFilter(statuses=statuses, channel_ids=_channel_ids(runtime, channel), since=parse_when(since),
+        flt = OrderFilter(statuses=statuses, channel_ids=channel_ids(runtime, channel), since=parse_when(since),
                           until=parse_when(until, end=True), search=search, order_ids=tuple(order_ids))
         if output is None:
             count = export_orders(session, flt, sys.stdout, fmt)

@@ -8,41 +8,23 @@ from typing import Annotated, Optional
 import typer
 
 from lengow_tui.cli import app
-from lengow_tui.cli.common import fail, money, open_cli_runtime, parse_key_values, parse_when, print_table
+from lengow_tui.cli.common import (
+    channel_ids,
+    fail,
+    money,
+    open_cli_runtime,
+    parse_key_values,
+    parse_statuses,
+    parse_when,
+    print_table,
+    resolve_orders,
+)
 
 orders_app = typer.Typer(help="List, inspect and act on orders.", no_args_is_help=True)
 app.add_typer(orders_app, name="orders")
 
 StatusOpt = Annotated[list[str], typer.Option("--status", "-s", help="Common status (repeat or comma-separate).")]
 ChannelOpt = Annotated[list[str], typer.Option("--channel", help="Channel name (repeatable).")]
-
-
-def _statuses(values: list[str]) -> tuple:
-    from lengow_tui.domain import Status
-
-    result = []
-    for value in values:
-        for part in value.split(","):
-            part = part.strip()
-            if not part:
-                continue
-            try:
-                result.append(Status(part))
-            except ValueError:
-                fail(f"unknown status {part!r}; one of: {', '.join(s.value for s in Status)}")
-    return tuple(result)
-
-
-def _channel_ids(runtime, names: list[str]) -> tuple[int, ...]:  # type: ignore[no-untyped-def]
-    from lengow_tui.services.channels import channel_names
-
-    known = {name: cid for cid, name in channel_names(runtime).items()}
-    ids = []
-    for name in names:
-        if name not in known:
-            fail(f"unknown channel {name!r}; channels: {', '.join(sorted(known)) or 'none'}")
-        ids.append(known[name])
-    return tuple(ids)
 
 
 @orders_app.command("list")
@@ -62,7 +44,7 @@ def list_cmd(
     from lengow_tui.services.channels import channel_names
     from lengow_tui.services.orders import OrderFilter, OrderSort, SortKey, count_orders, list_orders
 
-    statuses = _statuses(status)
+    statuses = parse_statuses(status)
     key = sort.lstrip("-")
     try:
         order_sort = OrderSort(SortKey(key), descending=sort.startswith("-"))
@@ -71,7 +53,7 @@ def list_cmd(
     runtime = open_cli_runtime()
     flt = OrderFilter(
         statuses=statuses,
-        channel_ids=_channel_ids(runtime, channel),
+        channel_ids=channel_ids(runtime, channel),
         since=parse_when(since),
         until=parse_when(until, end=True),
         search=search,
@@ -153,7 +135,6 @@ def _act(kind: str, references: list[str], args: list[str], lines: list[str], no
     import asyncio
 
     from lengow_tui.services.actions import queue_action
-    from lengow_tui.services.orders import find_order
     from lengow_tui.store.models import Action, Channel
 
     arguments = parse_key_values(args)
@@ -161,16 +142,10 @@ def _act(kind: str, references: list[str], args: list[str], lines: list[str], no
     if selections and len(references) > 1:
         fail("--line applies to a single order; give one order with --line")
     runtime = open_cli_runtime()
-    with runtime.store.read() as session:
-        resolved = []
-        for ref in references:
-            order = find_order(session, ref)
-            if order is None:
-                fail(f"no order {ref!r}; nothing was queued", 1)
-            resolved.append((ref, order))
+    resolved = resolve_orders(runtime, references, "nothing was queued")
     queued: list[int] = []
     refused = 0
-    for ref, order in resolved:
+    for order in resolved:
         result = queue_action(runtime, order.id, kind, arguments, selections, source="cli")  # type: ignore[arg-type]
         label = f"order {order.id} ({order.marketplace_order_id})"
         if result.ok:

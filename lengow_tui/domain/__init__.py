@@ -15,7 +15,6 @@ from lengow_tui.domain.declarations import (
     DocumentSpec,
     MarketplaceDeclaration,
     StatusMap,
-    DeclarationError,
 )
 from lengow_tui.domain.statuses import (
     STATUS_GROUPS,
@@ -42,7 +41,6 @@ __all__ = [
     "CarrierSpec",
     "Choice",
     "Condition",
-    "DeclarationError",
     "DocumentKind",
     "DocumentSpec",
     "LineFacts",

@@ -27,10 +27,6 @@ def _as_status(value: object) -> object:
     return value
 
 
-class DeclarationError(ValueError):
-    """A declaration is inconsistent (bad slug, unknown status, duplicate action...)."""
-
-
 class ActionKind(StrEnum):
     ACCEPT = "accept"
     REFUSE = "refuse"

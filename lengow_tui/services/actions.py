@@ -114,25 +114,6 @@ def queue_action(
         return _check_and_queue(runtime, session, order, kind, arguments or {}, lines, source)
 
 
-def queue_actions(
-    runtime: Runtime,
-    order_ids: Sequence[int],
-    kind: ActionKind | str,
-    arguments_for: Mapping[int, Mapping[str, str]] | Mapping[str, str] | None = None,
-    *,
-    source: str = "cli",
-) -> list[QueueResult]:
-    """Queue the same action on many orders; each order is validated and queued on its own, so one
-    invalid order does not stop the others. ``arguments_for`` is either one mapping for all orders or
-    a mapping order id -> arguments (bulk ship with per-order tracking numbers)."""
-    per_order = bool(arguments_for) and all(isinstance(k, int) for k in arguments_for)  # type: ignore[union-attr]
-    results = []
-    for order_id in order_ids:
-        args = (arguments_for or {}).get(order_id, {}) if per_order else (arguments_for or {})  # type: ignore[call-overload]
-        results.append(queue_action(runtime, order_id, kind, args, source=source))
-    return results
-
-
 def cancel_action(runtime: Runtime, action_id: int) -> str | None:
     """Cancel a queued (not yet sent) action. Returns an error message, or None when cancelled."""
     with runtime.store.write() as session:
