@@ -81,6 +81,8 @@ class Order(SQLModel, table=True):
     search_text: str = Field(default="", max_length=4096)  # lowercased ids, buyer, SKUs, titles, tracking
     has_documents: bool = False
     pending_actions: int = 0  # actions queued or in flight, for the list marker
+    # Why auto-accept left this order for a human (None when it was accepted or never considered).
+    auto_accept_note: str | None = Field(default=None, max_length=512)
     anonymized_at: datetime | None = _ts()
     raw_payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
@@ -141,6 +143,7 @@ class Action(SQLModel, table=True):
     __table_args__ = (
         Index("ix_action_due", "state", "next_attempt_at"),
         Index("ix_action_order", "order_id", "id"),
+        Index("ix_action_updated", "updated_at"),  # the TUI's live-change signal reads max(updated_at)
     )
     id: int | None = Field(default=None, primary_key=True)
     order_id: int = Field(foreign_key="orders.id")
@@ -199,12 +202,63 @@ class SyncCursor(SQLModel, table=True):
     orders_seen: int = 0
 
 
+class ChannelGate(SQLModel, table=True):
+    """A channel's rate gate and failure counter, in the database so that every worker sees it."""
+
+    __tablename__ = "channel_gate"
+    channel_id: int = Field(foreign_key="channel.id", primary_key=True)
+    blocked_until: datetime | None = _ts()  # no call to the marketplace before this instant
+    reason: str | None = Field(default=None, max_length=512)
+    consecutive_failures: int = 0
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 class Stock(SQLModel, table=True):
     __tablename__ = "stock"
     sku: str = Field(primary_key=True, max_length=128)
     quantity: int = 0
     reserved: int = 0
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class StockReservation(SQLModel, table=True):
+    """Stock held by an auto-accepted order; the key makes a re-run after a crash reserve nothing twice."""
+
+    __tablename__ = "stock_reservation"
+    order_id: int = Field(foreign_key="orders.id", primary_key=True)
+    sku: str = Field(primary_key=True, max_length=128)
+    quantity: int = 0
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class PurgeRun(SQLModel, table=True):
+    """One run of the GDPR retention purge (or its dry run), kept as proof."""
+
+    __tablename__ = "purge_run"
+    id: int | None = Field(default=None, primary_key=True)
+    started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    finished_at: datetime | None = _ts()
+    dry_run: bool = False
+    worker: str = Field(default="", max_length=128)
+    orders: int = 0  # orders anonymized (or that would be)
+    documents: int = 0  # stored documents deleted
+    actions: int = 0  # actions whose arguments were scrubbed
+    events: int = 0  # events whose messages were scrubbed
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # per channel
+    error: str | None = Field(default=None, max_length=2048)
+
+
+class Worker(SQLModel, table=True):
+    """A running sync process (daemon or TUI background engine), with a heartbeat."""
+
+    __tablename__ = "worker"
+    name: str = Field(primary_key=True, max_length=128)  # host:pid
+    kind: str = Field(default="daemon", max_length=16)  # daemon, tui
+    host: str = Field(default="", max_length=128)
+    pid: int = 0
+    started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    heartbeat_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    holds: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
 ALL_TABLES = [
@@ -218,5 +272,9 @@ ALL_TABLES = [
     ActionAttempt,
     OrderEvent,
     SyncCursor,
+    ChannelGate,
     Stock,
+    StockReservation,
+    PurgeRun,
+    Worker,
 ]
