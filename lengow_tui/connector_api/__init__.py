@@ -15,6 +15,7 @@ from lengow_tui.connector_api.errors import (
     MalformedResponseError,
     RateLimitedError,
 )
+from lengow_tui.connector_api.http import parse_retry_after
 from lengow_tui.connector_api.hookspecs import ENTRY_POINT_GROUP, hookimpl, hookspec
 from lengow_tui.connector_api.spec import (
     API_VERSION,
@@ -55,6 +56,7 @@ from lengow_tui.domain import (
 from lengow_tui.domain.declarations import when_argument, when_order
 
 __all__ = [
+    "parse_retry_after",
     "API_VERSION",
     "ENTRY_POINT_GROUP",
     "SUPPORTED_API_VERSIONS",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, select
@@ -31,7 +32,7 @@ class QueueResult:
         return self.action_id is not None and not self.problems
 
 
-def _check_and_queue(
+def queue_action_in_session(
     runtime: Runtime,
     session: Session,
     order: Order,
@@ -40,6 +41,9 @@ def _check_and_queue(
     lines: Sequence[LineSelection],
     source: str,
 ) -> QueueResult:
+    """Validate and queue one action inside the caller's write transaction (for steps that must commit
+    the action together with other rows, e.g. auto-accept's stock reservation). Adds nothing to
+    ``session`` when there is any problem."""
     result = QueueResult(order.id, kind)  # type: ignore[arg-type]
     channel = session.get(Channel, order.channel_id)
     if channel is None or not channel.enabled:
@@ -111,7 +115,7 @@ def queue_action(
         if order is None:
             return QueueResult(order_id, kind, problems=[Problem("action", f"no order with id {order_id}")])
         # Validation happens before anything is added to the session: a refused action writes nothing.
-        return _check_and_queue(runtime, session, order, kind, arguments or {}, lines, source)
+        return queue_action_in_session(runtime, session, order, kind, arguments or {}, lines, source)
 
 
 def cancel_action(runtime: Runtime, action_id: int) -> str | None:
@@ -133,3 +137,84 @@ def cancel_action(runtime: Runtime, action_id: int) -> str | None:
         session.add(OrderEvent(order_id=action.order_id, kind="action", action_id=action.id,
                                message=f"{action.kind} cancelled by the user"))
     return None
+
+
+def requeue_action(runtime: Runtime, action_id: int) -> str | None:
+    """Give a dead action a fresh set of attempts. Returns an error message, or None when re-queued.
+
+    A dead action may have reached the marketplace on an attempt whose answer was lost, so it keeps its
+    reconciliation flag: the order is re-read before it is sent again.
+    """
+    with runtime.store.write() as session:
+        action = session.get(Action, action_id)
+        if action is None:
+            return f"no action with id {action_id}"
+        if action.state != "dead":
+            return f"action #{action_id} is {action.state}; only dead actions can be re-queued"
+        order = session.get(Order, action.order_id)
+        if order is None or order.anonymized_at is not None:
+            return f"action #{action_id}: the order was anonymized after the retention period"
+        other = session.exec(
+            select(Action).where(Action.order_id == action.order_id, Action.kind == action.kind,
+                                 Action.id != action.id, col(Action.state).in_(ACTIVE_ACTION_STATES))
+        ).first()
+        if other is not None:
+            return f"a {action.kind} action is already queued for this order (action #{other.id}, {other.state})"
+        now = utcnow()
+        action.state = "queued"
+        action.attempts = 0
+        action.next_attempt_at = now
+        action.completed_at = None
+        action.updated_at = now
+        session.add(action)
+        order.pending_actions += 1
+        session.add(order)
+        session.add(OrderEvent(order_id=action.order_id, at=now, kind="action", action_id=action.id,
+                               message=f"{action.kind} re-queued by the user"))
+    return None
+
+
+@dataclass(frozen=True)
+class ActionRow:
+    id: int
+    order_id: int
+    order_reference: str
+    channel: str
+    kind: str
+    state: str
+    attempts: int
+    source: str
+    created_at: datetime
+    updated_at: datetime
+    next_attempt_at: datetime | None
+    last_error: str | None
+
+
+def list_actions(
+    runtime: Runtime,
+    *,
+    states: Sequence[str] = (),
+    order_id: int | None = None,
+    channel_ids: Sequence[int] = (),
+    limit: int = 100,
+) -> list[ActionRow]:
+    """Outbox rows, newest first, for the CLI and the activity screen."""
+    stmt = (
+        select(Action, Order.marketplace_order_id, Channel.name)
+        .join(Order, Order.id == Action.order_id)  # type: ignore[arg-type]
+        .join(Channel, Channel.id == Action.channel_id)  # type: ignore[arg-type]
+        .order_by(col(Action.id).desc())
+        .limit(limit)
+    )
+    if states:
+        stmt = stmt.where(col(Action.state).in_(list(states)))
+    if order_id is not None:
+        stmt = stmt.where(Action.order_id == order_id)
+    if channel_ids:
+        stmt = stmt.where(col(Action.channel_id).in_(list(channel_ids)))
+    with runtime.store.read() as session:
+        return [
+            ActionRow(a.id, a.order_id, reference, channel, a.kind, a.state, a.attempts, a.source,  # type: ignore[arg-type]
+                      a.created_at, a.updated_at, a.next_attempt_at, a.last_error)
+            for a, reference, channel in session.exec(stmt)
+        ]

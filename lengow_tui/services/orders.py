@@ -7,11 +7,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
 from lengow_tui.domain import LineFacts, OrderFacts, Status
 from lengow_tui.store.models import Action, ActionAttempt, Channel, Document, Order, OrderEvent, OrderLine, Party
+from lengow_tui.store.search_index import DRIVE_LIMIT, SearchMatch, search_match_count
 
 ACTIVE_ACTION_STATES = ("queued", "sending", "awaiting_confirmation", "retrying")
 
@@ -53,28 +54,57 @@ class OrderSort:
     descending: bool = True
 
 
-def _where(stmt: Any, flt: OrderFilter) -> Any:
+def sort_column(key: SortKey) -> Any:
+    """The column a list is sorted by (then by order id, for a stable order)."""
+    return _SORT_COLUMNS[key]
+
+
+def _terms(flt: OrderFilter, drive: bool) -> list[Any]:
+    terms: list[Any] = []
     if flt.statuses:
-        stmt = stmt.where(col(Order.status).in_([s.value for s in flt.statuses]))
+        terms.append(col(Order.status).in_([s.value for s in flt.statuses]))
     if flt.channel_ids:
-        stmt = stmt.where(col(Order.channel_id).in_(flt.channel_ids))
+        terms.append(col(Order.channel_id).in_(flt.channel_ids))
     if flt.marketplaces:
-        stmt = stmt.where(col(Order.marketplace).in_(flt.marketplaces))
+        terms.append(col(Order.marketplace).in_(flt.marketplaces))
     if flt.since is not None:
-        stmt = stmt.where(Order.ordered_at >= flt.since)
+        terms.append(Order.ordered_at >= flt.since)
     if flt.until is not None:
-        stmt = stmt.where(Order.ordered_at < flt.until)
+        terms.append(Order.ordered_at < flt.until)
     if flt.needs_review is not None:
-        stmt = stmt.where(Order.needs_review == flt.needs_review)
+        terms.append(Order.needs_review == flt.needs_review)
     if flt.order_ids:
-        stmt = stmt.where(col(Order.id).in_(flt.order_ids))
-    for term in flt.search.split():
-        folded = term.casefold()
-        escaped = folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        stmt = stmt.where(
-            or_(col(Order.search_text).like(f"%{escaped}%", escape="\\"), Order.marketplace_order_id == term)
-        )
-    return stmt
+        terms.append(col(Order.id).in_(flt.order_ids))
+    if flt.search.strip():
+        terms.append(SearchMatch(col(Order.id), col(Order.search_text), flt.search, drive=drive))
+    return terms
+
+
+def _drive(session: Session, flt: OrderFilter) -> bool:
+    """Whether the search matches are few enough to drive the query (see ``SearchMatch``)."""
+    if not flt.search.strip():
+        return True
+    matches = search_match_count(session, flt.search)
+    return matches is None or matches <= DRIVE_LIMIT
+
+
+def filter_conditions(session: Session, *filters: OrderFilter) -> list[Any]:
+    """WHERE terms for "matches any of ``filters``", planned for this database (a search is counted
+    in its index first). None at all when one filter is empty: SQLite answers a bare ``count(*)`` from
+    its smallest index quickly but scans for ``WHERE 1``."""
+    clauses = []
+    for flt in filters:
+        terms = _terms(flt, _drive(session, flt))
+        if not terms:
+            return []
+        clauses.append(and_(*terms) if len(terms) > 1 else terms[0])
+    if not clauses:
+        return []
+    return [or_(*clauses)] if len(clauses) > 1 else clauses
+
+
+def _search_only(flt: OrderFilter) -> bool:
+    return bool(flt.search.strip()) and flt == OrderFilter(search=flt.search)
 
 
 def list_orders(
@@ -83,16 +113,23 @@ def list_orders(
 ) -> list[Order]:
     column = _SORT_COLUMNS[sort.key]
     order_by = [column.desc() if sort.descending else column.asc(), col(Order.id).desc() if sort.descending else col(Order.id).asc()]
-    stmt = _where(select(Order), flt).order_by(*order_by).limit(limit).offset(offset)
+    stmt = select(Order).where(*filter_conditions(session, flt)).order_by(*order_by).limit(limit).offset(offset)
     return list(session.exec(stmt))
 
 
-def count_orders(session: Session, flt: OrderFilter = OrderFilter()) -> int:
-    return int(session.exec(_where(select(func.count()).select_from(Order), flt)).one())
+def count_orders(session: Session, *filters: OrderFilter) -> int:
+    """Orders matching any of ``filters`` (all orders when none is given)."""
+    if len(filters) == 1 and _search_only(filters[0]):
+        matches = search_match_count(session, filters[0].search)  # the index alone knows
+        if matches is not None:
+            return matches
+    stmt = select(func.count()).select_from(Order).where(*filter_conditions(session, *filters))
+    return int(session.exec(stmt).one())
 
 
 def count_by_status(session: Session, flt: OrderFilter = OrderFilter()) -> dict[str | None, int]:
-    stmt = _where(select(Order.status, func.count()).select_from(Order), flt).group_by(Order.status)
+    stmt = select(Order.status, func.count()).select_from(Order).where(*filter_conditions(session, flt))
+    stmt = stmt.group_by(Order.status)
     return {status: int(n) for status, n in session.exec(stmt)}
 
 

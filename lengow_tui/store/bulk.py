@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import col, select
 
+from lengow_tui.store.search_index import FTS_TABLE
 from lengow_tui.store import bulk_data as data
 from lengow_tui.store.engine import Store
 from lengow_tui.store.models import Channel, Order
@@ -398,6 +399,7 @@ class _SQLiteWriter:
         conn.execute("PRAGMA foreign_keys = OFF")  # rows are consistent by construction
         conn.execute("PRAGMA cache_size = -262144")  # 256 MiB for the index B-trees
         self.indexes: list[tuple[str, str]] = []
+        self.triggers: list[tuple[str, str]] = []
         if conn.execute("SELECT NOT EXISTS (SELECT 1 FROM orders)").fetchone()[0]:
             self.indexes = conn.execute(
                 "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
@@ -405,6 +407,12 @@ class _SQLiteWriter:
             ).fetchall()
             for name, _ in self.indexes:  # unique constraints (sql IS NULL) stay: the follow-ups use them
                 conn.execute(f'DROP INDEX "{name}"')
+            # The search index's triggers too: one rebuild at the end is several times faster.
+            self.triggers = conn.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'orders'"
+            ).fetchall()
+            for name, _ in self.triggers:
+                conn.execute(f'DROP TRIGGER "{name}"')
         self.inserts = []
         for table, columns, nullable, constants in TABLES:
             head = f"INSERT INTO {table} ({', '.join(_names(table, columns, constants))}) VALUES "
@@ -429,6 +437,12 @@ class _SQLiteWriter:
     def finish(self, complete: bool) -> None:
         for _, sql in self.indexes:
             self.conn.execute(sql)
+        for _, sql in self.triggers:
+            self.conn.execute(sql)
+        if self.triggers and self.conn.execute(
+            f"SELECT 1 FROM sqlite_master WHERE name = '{FTS_TABLE}'"
+        ).fetchone():
+            self.conn.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')")
         for pragma in ("synchronous = NORMAL", "foreign_keys = ON", "cache_size = -2000"):  # as the engine's
             self.conn.execute(f"PRAGMA {pragma}")
         if complete:

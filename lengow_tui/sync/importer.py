@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from lengow_tui.connector_api import ConnectorError, MarketplaceClient
+from lengow_tui.connector_api import ConnectorError, MarketplaceClient, RateLimitedError
 from lengow_tui.store.models import SyncCursor
 from lengow_tui.store.types import utcnow
+from lengow_tui.sync.rate_gate import close_gate, gate_delay, record_outcome
 from lengow_tui.sync.upsert import upsert_orders
 from lengow_tui.text import clean_text
 
@@ -24,6 +25,11 @@ class ImportResult:
     unchanged: int = 0
     flagged: int = 0
     error: str | None = None
+    deferred_seconds: float = 0.0  # the channel's rate gate was closed: nothing was fetched
+
+    @property
+    def orders(self) -> int:
+        return self.created + self.updated + self.unchanged
 
     def summary(self) -> str:
         text = f"{self.channel}: {self.created} new, {self.updated} updated, {self.unchanged} unchanged"
@@ -31,6 +37,8 @@ class ImportResult:
             text += f", {self.flagged} flagged for review"
         if self.error:
             text += f"; failed: {self.error}"
+        elif self.deferred_seconds:
+            text += f"; rate-limited by the marketplace, next import in {self.deferred_seconds:.0f} s"
         return text
 
 
@@ -45,6 +53,10 @@ def _describe(exc: BaseException) -> str:
 async def import_channel(runtime: Runtime, channel_name: str, client: MarketplaceClient) -> ImportResult:
     result = ImportResult(channel_name)
     channel_id = runtime.channel_id(channel_name)
+    wait = gate_delay(runtime, channel_id)
+    if wait > 0:
+        result.deferred_seconds = wait
+        return result
     spec = runtime.spec_for(runtime.config.channel(channel_name))
     declarations = {d.code: d for d in spec.marketplaces}
     with runtime.store.write() as session:
@@ -68,6 +80,11 @@ async def import_channel(runtime: Runtime, channel_name: str, client: Marketplac
             result.updated += stats.updated
             result.unchanged += stats.unchanged
             result.flagged += stats.flagged
+    except RateLimitedError as exc:
+        # Not a failure: the pages imported so far are committed; the channel waits, then resumes from
+        # the committed cursor.
+        close_gate(runtime, channel_id, exc.retry_after, _describe(exc))
+        result.deferred_seconds = exc.retry_after
     except Exception as exc:  # one channel failing must not stop the others
         result.error = _describe(exc)
     with runtime.store.write() as session:
@@ -77,4 +94,5 @@ async def import_channel(runtime: Runtime, channel_name: str, client: Marketplac
         if result.error is None:
             row.last_success_at = utcnow()
         session.add(row)
+    record_outcome(runtime, channel_id, failed=result.error is not None)
     return result

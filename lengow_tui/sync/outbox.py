@@ -4,6 +4,7 @@ record the outcome. An action whose outcome is unknown is reconciled (order re-r
 
 from __future__ import annotations
 
+import asyncio
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -13,10 +14,17 @@ from sqlalchemy import and_, exists
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
-from lengow_tui.connector_api import ActionOutcome, ActionRequest, ActionResult, MarketplaceClient
+from lengow_tui.connector_api import (
+    ActionOutcome,
+    ActionRequest,
+    ActionResult,
+    MarketplaceClient,
+    RateLimitedError,
+)
 from lengow_tui.domain import ActionKind, LineSelection
 from lengow_tui.store.models import Action, ActionAttempt, Order, OrderEvent
 from lengow_tui.store.types import utcnow
+from lengow_tui.sync.rate_gate import close_gate, gate_delay
 from lengow_tui.sync.upsert import upsert_orders
 from lengow_tui.text import clean_text
 
@@ -28,6 +36,7 @@ POLL_INTERVAL = timedelta(seconds=2)
 BACKOFF_BASE_SECONDS = 5.0
 BACKOFF_CAP_SECONDS = 3600.0
 MAX_ATTEMPTS = 8
+CLAIM_BATCH = 10  # small, so a rate limit or a stop leaves few claimed-but-unsent actions to hand back
 UNFINISHED = ("queued", "sending", "awaiting_confirmation", "retrying")
 
 
@@ -38,6 +47,8 @@ class DeliveryResult:
     rejected: int = 0
     retrying: int = 0
     dead: int = 0
+    rate_limited: int = 0
+    deferred_seconds: float = 0.0  # the channel's rate gate was closed: nothing was sent
     messages: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -45,6 +56,8 @@ class DeliveryResult:
                  f"{self.retrying} to retry"]
         if self.dead:
             parts.append(f"{self.dead} dead")
+        if self.deferred_seconds:
+            parts.append(f"channel rate-limited, waiting {self.deferred_seconds:.0f} s")
         return "actions: " + ", ".join(parts)
 
 
@@ -130,15 +143,21 @@ async def _refresh_order(runtime: Runtime, channel_name: str, client: Marketplac
             upsert_orders(session, order.channel_id, [remote], {declaration.code: declaration}, utcnow())
 
 
+@dataclass(frozen=True)
+class Delivered:
+    state: str  # the action's new state
+    result: ActionResult | None = None  # what the marketplace answered (None: the action was gone)
+
+
 async def deliver_action(
     runtime: Runtime, channel_name: str, client: MarketplaceClient, action_id: int, worker: str
-) -> str:
-    """Deliver (or poll) one claimed action and record the outcome. Returns its new state."""
+) -> Delivered:
+    """Deliver (or poll) one claimed action and record the outcome."""
     with runtime.store.read() as session:
         action = session.get(Action, action_id)
         order = session.get(Order, action.order_id) if action else None
     if action is None or order is None:
-        return "missing"
+        return Delivered("missing")
     started = utcnow()
     result: ActionResult
     try:
@@ -148,12 +167,14 @@ async def deliver_action(
             result = ActionResult.already_applied("the marketplace already shows this change")
         else:
             result = await client.perform(_request(action, order))
+    except RateLimitedError as exc:  # a connector that raises instead of returning rate_limited
+        result = ActionResult.rate_limited(exc.retry_after, clean_text(str(exc), 300))
     except Exception as exc:  # a connector bug or transport failure: never lose the action
         result = ActionResult.ambiguous(clean_text(f"{type(exc).__name__}: {exc}", 300))
     state = _record(runtime, action_id, result, worker, started)
     if state == "done":
         await _refresh_order(runtime, channel_name, client, order)
-    return state
+    return Delivered(state, result)
 
 
 def _record(runtime: Runtime, action_id: int, result: ActionResult, worker: str, started: datetime) -> str:
@@ -185,6 +206,9 @@ def _record(runtime: Runtime, action_id: int, result: ActionResult, worker: str,
         elif outcome in (ActionOutcome.REJECTED, ActionOutcome.NOT_SUPPORTED):
             action.state, action.completed_at, action.last_error = "rejected", now, message
         else:
+            if outcome is ActionOutcome.RATE_LIMITED and not was_polling:
+                # The marketplace turned the call away without processing it: not a failed attempt.
+                action.attempts = max(0, action.attempts - 1)
             if outcome is ActionOutcome.AMBIGUOUS:
                 action.needs_reconcile = True
             if was_polling and outcome is ActionOutcome.AMBIGUOUS:
@@ -209,19 +233,78 @@ def _record(runtime: Runtime, action_id: int, result: ActionResult, worker: str,
         return action.state
 
 
-async def deliver_channel(runtime: Runtime, channel_name: str, client: MarketplaceClient, worker: str) -> DeliveryResult:
+def unclaim(runtime: Runtime, action_ids: list[int], worker: str) -> None:
+    """Hand back claimed actions that were never sent (rate gate closed, shutdown): as they were."""
+    if not action_ids:
+        return
+    now = utcnow()
+    with runtime.store.write() as session:
+        for action in session.exec(select(Action).where(col(Action.id).in_(action_ids), Action.lease_owner == worker)):
+            if action.state == "sending":
+                action.attempts = max(0, action.attempts - 1)
+                action.state = "queued" if action.attempts == 0 else "retrying"
+            action.lease_owner = action.lease_expires_at = None
+            action.updated_at = now
+            session.add(action)
+
+
+def release_leases(runtime: Runtime, worker: str) -> int:
+    """Release every lease ``worker`` holds (graceful shutdown). A call that may have been in flight is
+    marked for reconciliation: the order is re-read before any resend."""
+    now = utcnow()
+    count = 0
+    with runtime.store.write() as session:
+        for action in session.exec(select(Action).where(Action.lease_owner == worker)):
+            if action.state == "sending":
+                action.state = "retrying"
+                action.needs_reconcile = True
+                action.next_attempt_at = now
+            action.lease_owner = action.lease_expires_at = None
+            action.updated_at = now
+            session.add(action)
+            count += 1
+    return count
+
+
+_TALLY = {"done": "done", "awaiting_confirmation": "awaiting", "rejected": "rejected", "dead": "dead",
+          "retrying": "retrying"}
+
+
+async def deliver_channel(
+    runtime: Runtime, channel_name: str, client: MarketplaceClient, worker: str, *, stop: asyncio.Event | None = None
+) -> DeliveryResult:
+    """Deliver the channel's due actions until none is due, the rate gate closes or ``stop`` is set."""
     result = DeliveryResult()
     channel_id = runtime.channel_id(channel_name)
-    for action_id in claim_due(runtime, channel_id, worker):
-        state = await deliver_action(runtime, channel_name, client, action_id, worker)
-        if state == "done":
-            result.done += 1
-        elif state == "awaiting_confirmation":
-            result.awaiting += 1
-        elif state == "rejected":
-            result.rejected += 1
-        elif state == "dead":
-            result.dead += 1
-        elif state == "retrying":
-            result.retrying += 1
+    seen: set[int] = set()
+    while not (stop and stop.is_set()):
+        wait = gate_delay(runtime, channel_id)
+        if wait > 0:
+            result.deferred_seconds = wait
+            break
+        claimed = claim_due(runtime, channel_id, worker, limit=CLAIM_BATCH)
+        # An action handled earlier in this pass may be due again (a short backoff): leave it for the next
+        # pass rather than hammering the marketplace in a loop.
+        batch = [i for i in claimed if i not in seen]
+        unclaim(runtime, [i for i in claimed if i in seen], worker)
+        if not batch:
+            break
+        for index, action_id in enumerate(batch):
+            if stop and stop.is_set():
+                unclaim(runtime, batch[index:], worker)
+                return result
+            seen.add(action_id)
+            delivered = await deliver_action(runtime, channel_name, client, action_id, worker)
+            if delivered.state in _TALLY:
+                name = _TALLY[delivered.state]
+                setattr(result, name, getattr(result, name) + 1)
+            answer = delivered.result
+            if answer is not None and answer.outcome is ActionOutcome.RATE_LIMITED:
+                rate_limit = answer.retry_after if answer.retry_after is not None else 60.0
+                result.rate_limited += 1
+                close_gate(runtime, channel_id, rate_limit, "the marketplace asked to slow down (HTTP 429)")
+                unclaim(runtime, batch[index + 1:], worker)
+                result.deferred_seconds = rate_limit
+                return result
     return result
+

@@ -2,9 +2,9 @@
 cached page, else by OFFSET from the nearer end), an order's position in a result, and marks that can
 stand for "every order in a filter" without loading a million ids.
 
-Filters and sort columns are those of :mod:`lengow_tui.services.orders` (``_where``, ``_SORT_COLUMNS``),
-so the table lists exactly what ``list_orders`` would, in the same order (sort column, then id). The query
-functions here are candidates to move into that module.
+Filters and sort columns are those of :mod:`lengow_tui.services.orders` (``filter_conditions``,
+``sort_column``), so the table lists exactly what ``list_orders`` would, in the same order (sort column,
+then id).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, and_, false, func, or_
 from sqlmodel import Session, col, select
 from textual.cache import LRUCache
 
-from lengow_tui.services.orders import _SORT_COLUMNS, OrderFilter, OrderSort, SortKey, _where
+from lengow_tui.services.orders import OrderFilter, OrderSort, SortKey, count_orders, filter_conditions, sort_column
 from lengow_tui.store.engine import Store
 from lengow_tui.store.models import Order
 
@@ -61,13 +61,9 @@ _TABLE = Order.__table__  # type: ignore[attr-defined]
 _NULLABLE = {key for key, name in SORT_FIELD.items() if _TABLE.c[name].nullable}
 
 
-def _conditions(*filters: OrderFilter) -> list[ColumnElement[bool]]:
-    """WHERE terms for "matches any of the filters"; none at all when one of them is empty, because SQLite
-    answers a bare ``count(*)`` from its smallest index quickly but scans for ``WHERE 1``."""
-    clauses = [_where(select(Order.id), flt).whereclause for flt in filters]
-    if not clauses or any(clause is None for clause in clauses):
-        return []
-    return [or_(*clauses)] if len(clauses) > 1 else [clauses[0]]  # type: ignore[list-item]
+def _conditions(store: Store, *filters: OrderFilter) -> list[ColumnElement[bool]]:
+    with store.read() as session:
+        return filter_conditions(session, *filters)
 
 
 def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
@@ -88,8 +84,8 @@ class OrderQuery:
         self.store, self.flt, self.sort = store, flt, sort
         # SQLite (and MySQL) sort NULL below every value, PostgreSQL above: keyset conditions must agree.
         self._nulls_high = store.engine.dialect.name in ("postgresql", "oracle")
-        self._column = col(_SORT_COLUMNS[sort.key])
-        self._where = _conditions(flt)
+        self._column = col(sort_column(sort.key))
+        self._where = _conditions(store, flt)
 
     def _order_by(self, descending: bool) -> list[Any]:
         if descending:
@@ -101,7 +97,7 @@ class OrderQuery:
 
     def count(self) -> int:
         with self.store.read() as session:
-            return int(session.exec(select(func.count()).select_from(Order).where(*self._where)).one())
+            return count_orders(session, self.flt)
 
     def slice(self, start: int, limit: int, total: int) -> list[OrderRow]:
         """Rows ``start .. start+limit`` by OFFSET, counted from whichever end of the result is nearer:
@@ -166,7 +162,7 @@ def matching(store: Store, filters: Iterable[OrderFilter], ids: Iterable[int]) -
     filters = list(filters)
     if not filters:
         return set()
-    conditions = _conditions(*filters)
+    conditions = _conditions(store, *filters)
     found: set[int] = set()
     with store.read() as session:
         for chunk in _chunks(ids):
@@ -244,14 +240,14 @@ class Marks:
         self.ids -= covered  # marked through a filter now
         self.excluded &= covered  # left every filter: unmarked anyway
         with store.read() as session:
-            stmt = select(func.count()).select_from(Order).where(*_conditions(*self.all_filters))
-            self.count = int(session.exec(stmt).one()) - len(self.excluded) + len(self.ids)
+            self.count = count_orders(session, *self.all_filters) - len(self.excluded) + len(self.ids)
 
     def materialise(self, store: Store) -> frozenset[int]:
         if not self.all_filters:
             return frozenset(self.ids)
+        conditions = _conditions(store, *self.all_filters)
         with store.read() as session:
-            stmt = select(Order.id).where(*_conditions(*self.all_filters))
+            stmt = select(Order.id).where(*conditions)
             return frozenset((set(session.exec(stmt)) - self.excluded) | self.ids)
 
 
