@@ -19,7 +19,7 @@ from textual.widgets import Footer, Input, OptionList, Static
 
 from lengow_tui.domain import ActionKind
 from lengow_tui.services.channels import channel_names
-from lengow_tui.services.orders import OrderSort, count_by_status
+from lengow_tui.services.orders import OrderFilter, OrderSort, count_by_status
 from lengow_tui.tui.activity import ActivityEntry, ActivityLogScreen
 from lengow_tui.tui.filters import ViewFilter
 from lengow_tui.tui.live import data_version
@@ -50,6 +50,7 @@ class OrdersScreen(Screen[None]):
         Binding("p", "toggle_live", "Pause live", show=False, id="orders.pause"),
         Binding("S", "sync_now", "Sync now", show=False, id="orders.sync"),
         Binding("L", "activity", "Activity", show=False, id="orders.activity"),
+        Binding("t", "outbox", "Outbox", show=False, id="orders.outbox"),
         Binding("tab", "switch_pane", "Sidebar/list", show=False, id="orders.switch_pane"),
         Binding("b", "toggle_sidebar", "Statuses", show=False, id="orders.sidebar"),
     ]
@@ -73,6 +74,8 @@ class OrdersScreen(Screen[None]):
         self.read_only = read_only
         self.ascii = ascii
         self.view = ViewFilter()
+        self._counted: OrderFilter | None = None  # the filter the sidebar's counts are for
+        self._status_counts: dict[str | None, int] = {}
         self.names = channel_names(runtime)
 
     def compose(self) -> ComposeResult:
@@ -98,15 +101,30 @@ class OrdersScreen(Screen[None]):
     # -- filters -------------------------------------------------------------------------------
     def apply_view(self) -> None:
         flt = self.view.to_order_filter()
-        self.table.set_query(flt, self.view.sort)
-        self.refresh_counts()
+        base = replace(flt, statuses=(), needs_review=None)
+        if base != self._counted:
+            self.refresh_counts()
+        # The sidebar's numbers are this list's length whenever the choice is one of its entries: the
+        # list skips its own COUNT, whose cost grows with the result.
+        self.table.set_query(flt, self.view.sort, count=self._known_count(flt))
         self.update_filterbar()
 
     def refresh_counts(self) -> None:
         base = replace(self.view.to_order_filter(), statuses=(), needs_review=None)
         with self.runtime.store.read() as session:
-            counts = count_by_status(session, base)
-        self.query_one(StatusSidebar).set_counts(counts)
+            self._status_counts = count_by_status(session, base)
+        self._counted = base
+        self.query_one(StatusSidebar).set_counts(self._status_counts)
+
+    def _known_count(self, flt: OrderFilter) -> int | None:
+        counts = self._status_counts
+        if flt.needs_review is None and not flt.statuses:
+            return sum(counts.values())
+        if flt.needs_review is True and not flt.statuses:
+            return counts.get(None, 0)
+        if flt.needs_review is None and len(flt.statuses) == 1:
+            return counts.get(flt.statuses[0].value, 0)
+        return None
 
     def update_filterbar(self) -> None:
         table = self.table
@@ -384,7 +402,6 @@ class OrdersScreen(Screen[None]):
 
     def _export(self, path: Path) -> None:
         from lengow_tui.services.export import export_orders
-        from lengow_tui.services.orders import OrderFilter
 
         fmt = "json" if path.suffix.lower() == ".json" else "csv"
         flt = OrderFilter(order_ids=tuple(sorted(self.table.marked_ids))) if self.table.marked_count \
@@ -409,6 +426,11 @@ class OrdersScreen(Screen[None]):
     def action_sync_now(self) -> None:
         self.app.wake_sync(force_import=True)  # type: ignore[attr-defined]
         self.notify("Syncing…")
+
+    def action_outbox(self) -> None:
+        from lengow_tui.tui.outbox_screen import OutboxScreen
+
+        self.app.push_screen(OutboxScreen(self.runtime, read_only=self.read_only))
 
     def action_activity(self) -> None:
         self.app.push_screen(ActivityLogScreen(self.app.activity))  # type: ignore[attr-defined]
@@ -492,6 +514,8 @@ class LengowApp(App[None]):
         yield SystemCommand("Sync now", "Import orders and deliver queued actions now", orders.action_sync_now)
         yield SystemCommand("Export", "Export marked orders (or the current view)", orders.action_export)
         yield SystemCommand("Activity log", "Bulk results and sync problems", orders.action_activity)
+        yield SystemCommand("Outbox", "Actions and their delivery: re-queue dead ones, cancel unsent ones",
+                            orders.action_outbox)
         yield SystemCommand("Pause or resume live refresh", "Stop the list from moving", orders.action_toggle_live)
         from lengow_tui.domain import Status
 

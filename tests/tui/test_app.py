@@ -391,3 +391,43 @@ def test_snapshot_bulk_confirm(snap_runtime: Runtime, snap_compare, size):
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_snapshot_help(snap_runtime: Runtime, snap_compare, size):
     assert snap_compare(LengowApp(snap_runtime, live_sync=False), press=["question_mark"], terminal_size=size)
+
+
+async def test_outbox_screen_requeues_a_dead_action_and_cancels_a_queued_one(runtime: Runtime):
+    from lengow_tui.services.actions import queue_action
+    from lengow_tui.tui.outbox_screen import OutboxScreen
+
+    first, second = orders_where(runtime, Order.status == "waiting_acceptance", limit=2)
+    dead_id = queue_action(runtime, first.id, "accept").action_id  # type: ignore[arg-type]
+    queued_id = queue_action(runtime, second.id, "accept").action_id  # type: ignore[arg-type]
+    with runtime.store.write() as session:
+        dead = session.get(Action, dead_id)
+        dead.state, dead.attempts, dead.last_error = "dead", 8, "HTTP 503"  # type: ignore[union-attr]
+        session.add(dead)
+    app = LengowApp(runtime, live_sync=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("t")
+        await pilot.pause()
+        assert isinstance(app.screen, OutboxScreen)
+        table = app.screen.query_one(DataTable)
+        assert table.row_count == 2 and str(table.get_row_at(0)[0]) == str(queued_id)  # newest first
+        await pilot.press("x")  # cancel the queued one (row 0)
+        await pilot.pause()
+        await pilot.press("down", "r")  # re-queue the dead one
+        await pilot.pause()
+    states = {a.id: a.state for a in actions(runtime)}
+    assert states == {queued_id: "cancelled", dead_id: "queued"}
+
+
+async def test_outbox_screen_is_read_only_in_read_only_mode(runtime: Runtime):
+    from lengow_tui.services.actions import queue_action
+
+    order = orders_where(runtime, Order.status == "waiting_acceptance", limit=1)[0]
+    action_id = queue_action(runtime, order.id, "accept").action_id  # type: ignore[arg-type]
+    app = LengowApp(runtime, read_only=True, live_sync=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("t")
+        await pilot.pause()
+        await pilot.press("x")
+        await pilot.pause()
+    assert {a.id: a.state for a in actions(runtime)} == {action_id: "queued"}
