@@ -14,6 +14,7 @@ import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -31,7 +32,9 @@ DEFAULT_THEME = "textual-dark"
 
 CHANNEL_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 # Keys of a [channels.<name>] table that belong to the host; every other key is a connector setting.
-CHANNEL_KEYS = ("connector", "enabled", "auto_accept", "retention_days")
+CHANNEL_KEYS = ("connector", "enabled", "auto_accept", "retention_days", "prefetch_documents")
+# Keys of a [channels.<name>.auto_accept] table.
+AUTO_ACCEPT_KEYS = ("enabled", "max_total", "sku_allow", "sku_deny", "stock_buffer")
 # Used only when no connector spec says which settings are secret (load without ``connectors``).
 _SECRET_HINT = re.compile(r"(secret|password|passwd|token|api_key|apikey|private)", re.I)
 
@@ -59,6 +62,35 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
+class AutoAcceptRules:
+    """A channel's auto-accept: off by default; when on, an order is accepted only if every rule passes.
+
+    ``auto_accept = true`` in the file is ``AutoAcceptRules(enabled=True)``: accept everything the
+    marketplace lets us accept. ``bool(rules)`` is ``rules.enabled``, so ``if channel.auto_accept:`` reads
+    as it did when the key was a plain boolean.
+    """
+
+    enabled: bool = False
+    max_total: Decimal | None = None  # in the order's currency; above it the order waits for a human
+    sku_allow: tuple[str, ...] = ()  # fnmatch patterns; when given, every line's SKU must match one
+    sku_deny: tuple[str, ...] = ()  # fnmatch patterns; any line matching one blocks the order
+    stock_buffer: int | None = None  # None: no stock rule; else stock - reserved - buffer must cover a line
+
+    def __bool__(self) -> bool:
+        return self.enabled
+
+    @property
+    def max_total_cents(self) -> int | None:
+        if self.max_total is None:
+            return None
+        return int((self.max_total * 100).to_integral_value(rounding=ROUND_HALF_UP))
+
+    @property
+    def uses_stock(self) -> bool:
+        return self.stock_buffer is not None
+
+
+@dataclass(frozen=True)
 class ChannelConfig:
     """One marketplace account, as configured in ``[channels.<name>]``.
 
@@ -70,8 +102,9 @@ class ChannelConfig:
     connector: str
     enabled: bool = True
     settings: dict[str, Any] = field(default_factory=dict, hash=False)
-    auto_accept: bool = False
+    auto_accept: AutoAcceptRules = field(default_factory=AutoAcceptRules)
     retention_days: int = DEFAULT_RETENTION_DAYS
+    prefetch_documents: bool = False  # fetch documents as soon as the marketplace offers them
     secret_fields: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
     def is_secret(self, key: str) -> bool:
@@ -85,7 +118,7 @@ class ChannelConfig:
     def __repr__(self) -> str:
         return (f"ChannelConfig(name={self.name!r}, connector={self.connector!r}, enabled={self.enabled!r}, "
                 f"settings={self.redacted_settings()!r}, auto_accept={self.auto_accept!r}, "
-                f"retention_days={self.retention_days!r})")
+                f"retention_days={self.retention_days!r}, prefetch_documents={self.prefetch_documents!r})")
 
 
 @dataclass(frozen=True)
@@ -398,9 +431,10 @@ class _Loader:
                                                     "e.g. connector = \"sandbox\" (see `lengow-tui plugins`)")
         connector = self.check_value(table["connector"], where + ("connector",), "str")
         enabled = self.get(table, where + ("enabled",), "bool", True)
-        auto_accept = self.get(table, where + ("auto_accept",), "bool", False)
+        auto_accept = self.auto_accept(table.get("auto_accept", False), where + ("auto_accept",))
         retention = self.positive(self.get(table, where + ("retention_days",), "int", default_retention),
                                   where + ("retention_days",))
+        prefetch = self.get(table, where + ("prefetch_documents",), "bool", False)
         given = {k: v for k, v in table.items() if k not in CHANNEL_KEYS}
 
         if connectors is None:
@@ -416,7 +450,41 @@ class _Loader:
             secret_fields = frozenset(f.name for f in spec.config_fields if f.secret)
             settings = self.settings(name, spec, given)
         return ChannelConfig(name=name, connector=connector, enabled=enabled, settings=settings,
-                             auto_accept=auto_accept, retention_days=retention, secret_fields=secret_fields)
+                             auto_accept=auto_accept, retention_days=retention, prefetch_documents=prefetch,
+                             secret_fields=secret_fields)
+
+    def auto_accept(self, value: Any, key: tuple[str, ...]) -> AutoAcceptRules:
+        if isinstance(value, bool):
+            return AutoAcceptRules(enabled=value)
+        if not isinstance(value, dict):
+            raise self.error(key, "must be true, false or a table of rules "
+                                  f"([{'.'.join(key)}] with enabled = true), not {_type_name(value)}")
+        self.no_unknown(value, AUTO_ACCEPT_KEYS, key)
+        enabled = self.get(value, key + ("enabled",), "bool", False)
+        max_total = None
+        if "max_total" in value:
+            raw = value["max_total"]
+            if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+                raise self.error(key + ("max_total",), f"must be a number such as 500.0, not {_type_name(raw)}")
+            # Through str() so that 19.99 stays 19.99 and does not become 19.989999…
+            max_total = Decimal(str(raw))
+            if not max_total.is_finite() or max_total < 0:
+                raise self.error(key + ("max_total",), "must be 0 or more (an amount in the order's currency)")
+        patterns = {}
+        for name in ("sku_allow", "sku_deny"):
+            listed = self.get(value, key + (name,), "str_list", [])
+            if name in value and not listed:
+                # An empty allow list would silently block every order; an empty deny list says nothing.
+                raise self.error(key + (name,), "must list at least one pattern, e.g. [\"BOOK-*\"] "
+                                                "(leave the key out for no rule)")
+            if any(not p.strip() for p in listed):
+                raise self.error(key + (name,), "patterns must not be empty")
+            patterns[name] = tuple(listed)
+        buffer = self.get(value, key + ("stock_buffer",), "int", None)
+        if buffer is not None and buffer < 0:
+            raise self.error(key + ("stock_buffer",), "must be 0 or more (units kept back from auto-accept)")
+        return AutoAcceptRules(enabled=enabled, max_total=max_total, sku_allow=patterns["sku_allow"],
+                               sku_deny=patterns["sku_deny"], stock_buffer=buffer)
 
     def settings(self, channel: str, spec: ConnectorSpec, given: dict[str, Any]) -> dict[str, Any]:
         where = ("channels", channel)
@@ -608,7 +676,17 @@ CONFIG_COMMENTS: dict[str, str] = {
                 "LENGOW_TUI_FNAC_API_KEY (the environment wins over this file).",
     "channels.*.connector": "Connector that talks to this marketplace account.",
     "channels.*.enabled": "false = keep the channel's orders but do not sync it.",
-    "channels.*.auto_accept": "Reserved: accept new orders automatically.",
+    "channels.*.auto_accept": ("Accept new orders automatically: false (default), true (every order the\n"
+                               "marketplace lets us accept) or a table [channels.<name>.auto_accept] of rules.\n"
+                               "An order a rule holds back waits for a human, with the reason shown."),
+    "channels.*.auto_accept.enabled": "true = auto-accept orders that pass every rule below; false = off.",
+    "channels.*.auto_accept.max_total": "Orders whose total (in the order's currency) is above this wait.",
+    "channels.*.auto_accept.sku_allow": ("SKU patterns (* and ? wildcards, case-sensitive), e.g. [\"BOOK-*\"];\n"
+                                         "when given, every line's SKU must match one."),
+    "channels.*.auto_accept.sku_deny": "SKU patterns, e.g. [\"*-REFURB\"]; an order with a matching line waits.",
+    "channels.*.auto_accept.stock_buffer": ("When set, accept only while stock - reserved - this buffer covers\n"
+                                            "every line, and reserve the quantity (`lengow-tui stock import`)."),
+    "channels.*.prefetch_documents": "true = fetch documents as soon as the marketplace offers them.",
     "channels.*.retention_days": "Overrides sync.retention_days for this channel.",
     "channels.*.seed": "Sandbox: seed of the generated orders (same seed, same orders).",
 }

@@ -9,16 +9,7 @@ import unicodedata
 _ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]|\x9b[0-?]*[ -/]*[@-~]")
 
 
-def clean_text(value: object, max_length: int | None = None) -> str:
-    """Printable text: escape sequences removed, control characters replaced, length bounded.
-
-    Tabs and newlines become spaces: every stored field is shown on one line.
-    """
-    if value is None:
-        return ""
-    text = value if isinstance(value, str) else str(value)
-    if max_length is not None and len(text) > max_length * 4:
-        text = text[: max_length * 4]  # bound the work on hostile huge strings before scanning
+def _neutralise(text: str) -> str:
     text = _ESCAPES.sub("", text)
     out = []
     for ch in text:
@@ -30,7 +21,25 @@ def clean_text(value: object, max_length: int | None = None) -> str:
             out.append("\ufffd")
         else:
             out.append(ch)
-    text = "".join(out).strip()
+    return "".join(out).strip()
+
+
+def clean_text(value: object, max_length: int | None = None) -> str:
+    """Printable text: escape sequences removed, control characters replaced, length bounded.
+
+    Tabs and newlines become spaces: every stored field is shown on one line.
+    """
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else str(value)
+    if max_length is not None and len(text) > max_length * 4:
+        text = text[: max_length * 4]  # bound the work on hostile huge strings before scanning
+    if text.isprintable():
+        # The common case, checked in C: no control, format, escape or unassigned character to treat
+        # (isprintable is False for every Cc, Cf, Cs, Co and Cn character and for separators but space).
+        text = text.strip()
+    else:
+        text = _neutralise(text)
     if max_length is not None and len(text) > max_length:
         text = text[: max_length - 1] + "…"
     return text

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import tomllib
+from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -16,6 +17,7 @@ from typer.testing import CliRunner
 from lengow_tui.cli import app, state
 from lengow_tui.config import (
     AppConfig,
+    AutoAcceptRules,
     ChannelConfig,
     ConfigError,
     default_config_path,
@@ -109,7 +111,8 @@ def test_valid_file_typed_settings_and_defaults(tmp_path):
         "cache_dir": Path("~/cache").expanduser(),
     }
     assert shop.enabled and not config.channel("other").enabled
-    assert shop.retention_days == 183 and shop.auto_accept is False
+    assert shop.retention_days == 183 and shop.auto_accept == AutoAcceptRules(enabled=False)
+    assert not shop.auto_accept and shop.prefetch_documents is False
     with pytest.raises(KeyError):
         config.channel("nope")
 
@@ -141,6 +144,96 @@ def test_example_config_comments_every_key():
     for number, line in enumerate(lines):
         if line and not line.startswith(("#", "[")):
             assert lines[number - 1].startswith("#"), f"no comment above line {number + 1}: {line}"
+
+
+def test_auto_accept_true_means_no_rule(tmp_path):
+    text = '[channels.shop]\nconnector = "sandbox"\nauto_accept = true\nprefetch_documents = true\n'
+    shop = load_config(write(tmp_path, text), connectors=CONNECTORS, environ={}).channel("shop")
+    assert shop.auto_accept == AutoAcceptRules(enabled=True) and shop.auto_accept
+    assert not shop.auto_accept.uses_stock and shop.auto_accept.max_total_cents is None
+    assert shop.prefetch_documents is True
+    assert "prefetch_documents" not in shop.settings  # a host key, not a connector setting
+
+
+def test_auto_accept_table_of_rules(tmp_path):
+    text = (
+        '[channels.shop]\nconnector = "sandbox"\n\n[channels.shop.auto_accept]\nenabled = true\n'
+        'max_total = 19.99\nsku_allow = ["BOOK-*", "DVD-?"]\nsku_deny = ["*-REFURB"]\nstock_buffer = 0\n'
+    )
+    for connectors in (CONNECTORS, None):
+        shop = load_config(write(tmp_path, text), connectors=connectors, environ={}).channel("shop")
+        assert shop.auto_accept == AutoAcceptRules(
+            enabled=True, max_total=Decimal("19.99"), sku_allow=("BOOK-*", "DVD-?"), sku_deny=("*-REFURB",),
+            stock_buffer=0,
+        )
+        assert shop.auto_accept.max_total_cents == 1999  # not 1998 from binary floating point
+        assert shop.auto_accept.uses_stock  # a buffer of 0 still switches the stock rule on
+        assert "auto_accept" not in shop.settings
+
+
+def test_auto_accept_table_is_off_unless_enabled(tmp_path):
+    text = '[channels.shop]\nconnector = "sandbox"\nauto_accept = { max_total = 10 }\n'
+    rules = load_config(write(tmp_path, text), connectors=CONNECTORS, environ={}).channel("shop").auto_accept
+    assert not rules.enabled and not rules and rules.max_total == Decimal(10)
+
+
+@pytest.mark.parametrize(
+    ("body", "key", "words"),
+    [
+        ("auto_accept = \"yes\"\n", "channels.shop.auto_accept", "must be true, false or a table"),
+        ("prefetch_documents = 1\n", "channels.shop.prefetch_documents", "must be true or false"),
+        ("[channels.shop.auto_accept]\nenabled = true\nmax_totl = 5\n", "channels.shop.auto_accept.max_totl",
+         "unknown key"),
+        ("[channels.shop.auto_accept]\nenabled = \"true\"\n", "channels.shop.auto_accept.enabled",
+         "must be true or false"),
+        ("[channels.shop.auto_accept]\nmax_total = -1\n", "channels.shop.auto_accept.max_total", "0 or more"),
+        ("[channels.shop.auto_accept]\nmax_total = \"500\"\n", "channels.shop.auto_accept.max_total",
+         "must be a number"),
+        ("[channels.shop.auto_accept]\nmax_total = true\n", "channels.shop.auto_accept.max_total",
+         "must be a number"),
+        ("[channels.shop.auto_accept]\nmax_total = nan\n", "channels.shop.auto_accept.max_total", "0 or more"),
+        ("[channels.shop.auto_accept]\nsku_allow = \"BOOK-*\"\n", "channels.shop.auto_accept.sku_allow",
+         "array of strings"),
+        ("[channels.shop.auto_accept]\nsku_allow = []\n", "channels.shop.auto_accept.sku_allow",
+         "at least one pattern"),
+        ("[channels.shop.auto_accept]\nsku_deny = [\"A\", 3]\n", "channels.shop.auto_accept.sku_deny",
+         "array of strings"),
+        ("[channels.shop.auto_accept]\nsku_deny = [\" \"]\n", "channels.shop.auto_accept.sku_deny",
+         "must not be empty"),
+        ("[channels.shop.auto_accept]\nstock_buffer = -2\n", "channels.shop.auto_accept.stock_buffer",
+         "0 or more"),
+        ("[channels.shop.auto_accept]\nstock_buffer = 1.5\n", "channels.shop.auto_accept.stock_buffer",
+         "must be an integer"),
+    ],
+)
+def test_auto_accept_errors_name_file_line_and_key(tmp_path, body, key, words):
+    text = '[channels.shop]\nconnector = "sandbox"\nseed = 1\n\n' + body
+    path = write(tmp_path, text)
+    for connectors in (CONNECTORS, None):
+        error = error_of(path, connectors=connectors)
+        assert (error.path, error.key) == (path, key)
+        assert error.line == len(text.splitlines()), str(error)  # the offending line is the last one
+        assert words in error.message
+        assert str(error).startswith(f"{path}, line {error.line}, key {key}: ")
+
+
+def test_auto_accept_inline_table_error_points_at_its_line(tmp_path):
+    text = '[channels.shop]\nconnector = "sandbox"\nauto_accept = { enabled = true, stock_buffer = -1 }\nseed = 1\n'
+    error = error_of(write(tmp_path, text), connectors=CONNECTORS)
+    assert (error.line, error.key) == (3, "channels.shop.auto_accept.stock_buffer")
+
+
+def test_auto_accept_help_texts_are_rendered(tmp_path):
+    config = demo_config(tmp_path)
+    config["channels"]["sandbox"]["auto_accept"] = {"enabled": True, "max_total": 500.0, "stock_buffer": 2}
+    config["channels"]["sandbox"]["prefetch_documents"] = False
+    text = render_config(config)
+    assert "# true = auto-accept orders that pass every rule below" in text
+    assert "# When set, accept only while stock - reserved - this buffer covers" in text
+    assert "# true = fetch documents as soon as the marketplace offers them." in text
+    path = write_config(tmp_path / "c.toml", text)
+    rules = load_config(path, connectors=CONNECTORS, environ={}).channel("sandbox").auto_accept
+    assert rules == AutoAcceptRules(enabled=True, max_total=Decimal("500.0"), stock_buffer=2)
 
 
 # ------------------------------------------------------------------------------------------------ errors

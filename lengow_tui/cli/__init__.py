@@ -72,12 +72,15 @@ def _root(
 
 def _register() -> None:
     from lengow_tui.cli import (  # noqa: F401  (each module adds its commands to ``app``)
+        actions_cmd,
         config_cmd,
         db_cmd,
         demo_cmd,
         export_cmd,
         orders_cmd,
         plugins_cmd,
+        purge_cmd,
+        stock_cmd,
         sync_cmd,
     )
 

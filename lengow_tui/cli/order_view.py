@@ -10,6 +10,7 @@ import typer
 from lengow_tui.cli.common import money
 from lengow_tui.domain import MarketplaceDeclaration, Status
 from lengow_tui.services.orders import OrderDetail
+from lengow_tui.text import clean_text
 
 PERSONAL_FIELDS = ("name", "company", "address1", "address2", "zipcode", "city", "state", "country", "email", "phone")
 
@@ -49,6 +50,7 @@ def detail_as_dict(detail: OrderDetail, declaration: MarketplaceDeclaration | No
         "delivery_type": o.delivery_type,
         "tracking": {"carrier": o.carrier, "number": o.tracking_number, "url": o.tracking_url},
         "anonymized_at": o.anonymized_at,
+        "auto_accept_note": o.auto_accept_note,
         "lines": [{"line_id": l.line_id, "sku": l.sku, "title": l.title, "quantity": l.quantity,
                    "amount": f"{l.amount_cents / 100:.2f}", "status": l.status, "raw_status": l.raw_status}
                   for l in detail.lines],
@@ -85,6 +87,11 @@ def print_detail(detail: OrderDetail, declaration: MarketplaceDeclaration | None
         echo(f"  Delivery   {o.delivery_type}")
     if o.tracking_number or o.carrier:
         echo(f"  Tracking   {o.carrier or ''} {o.tracking_number or ''}  {o.tracking_url or ''}".rstrip())
+    accept = declaration.action("accept") if declaration else None
+    if o.auto_accept_note and accept is not None and o.status in accept.allowed_from:
+        # Only while the order still waits for acceptance: once it moved on, the note is history (kept in
+        # the events). The note quotes SKUs, which come from the marketplace: print them inert.
+        echo(f"  Held       auto-accept left it for a human: {clean_text(o.auto_accept_note)}")
     echo("Lines")
     for line in detail.lines:
         status = f"  [{_status_text(line.status, line.raw_status)}]" if line.raw_status else ""

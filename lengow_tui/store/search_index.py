@@ -47,11 +47,16 @@ def create_search_index(conn: Connection) -> None:
         # without it search still works, by a scan.
         with conn.begin_nested():
             try:
-                conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+                conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
             except Exception:
                 return
+        # The extension may live in another schema than ours (installed earlier by someone else).
+        schema = conn.exec_driver_sql(
+            "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
+            "WHERE e.extname = 'pg_trgm'"
+        ).scalar_one()
         conn.exec_driver_sql(
-            f"CREATE INDEX IF NOT EXISTS {PG_INDEX} ON orders USING gin (search_text gin_trgm_ops)"
+            f'CREATE INDEX IF NOT EXISTS {PG_INDEX} ON orders USING gin (search_text "{schema}".gin_trgm_ops)'
         )
 
 

@@ -7,6 +7,7 @@ import socket
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from lengow_tui.services.auto_accept import AutoAcceptResult, run_auto_accept
 from lengow_tui.sync.clients import open_client
 from lengow_tui.sync.importer import ImportResult, import_channel
 from lengow_tui.sync.outbox import DeliveryResult, deliver_channel
@@ -24,6 +25,7 @@ class ChannelSyncResult:
     channel: str
     imported: ImportResult | None = None
     delivered: DeliveryResult = field(default_factory=DeliveryResult)
+    auto_accepted: AutoAcceptResult | None = None  # None: auto-accept is off or did not run this pass
     error: str | None = None
 
 
@@ -33,6 +35,13 @@ async def sync_channel(runtime: Runtime, channel_name: str, *, do_import: bool =
         async with open_client(runtime, channel_name) as client:
             if do_import:
                 result.imported = await import_channel(runtime, channel_name, client)
+            # Between import and delivery, so that an accept queued here is delivered in the same pass.
+            if result.imported is not None and result.imported.error is None and \
+                    runtime.channel_config(channel_name).auto_accept.enabled:
+                try:
+                    result.auto_accepted = run_auto_accept(runtime, channel_name)
+                except Exception as exc:  # e.g. a busy database: report it, still deliver what is queued
+                    result.error = f"auto-accept failed: {type(exc).__name__}: {exc}"
             if deliver:
                 result.delivered = await deliver_channel(runtime, channel_name, client, worker_name())
     except Exception as exc:  # building the client failed (bad settings, plugin bug): report, go on

@@ -112,6 +112,9 @@ def summary_content(detail: OrderDetail, declaration: MarketplaceDeclaration | N
         if url:
             # A terminal hyperlink (OSC 8): clickable where the terminal supports it, plain text elsewhere.
             parts.append(_row("", (url, Style(underline=True, link=url))))
+    accept = declaration.action("accept") if declaration else None
+    if o.auto_accept_note and accept is not None and o.status in accept.allowed_from:  # still waiting
+        parts.append(_row("Held", ("auto-accept left it for you: " + safe(o.auto_accept_note), "yellow")))
     return Content("").join(parts).rstrip()
 
 

@@ -1,0 +1,3 @@
+"""``lengow-tui purge``."""
+
+from __future__ import annotations
