@@ -196,3 +196,19 @@ def test_dead_actions_can_be_requeued_and_queued_ones_cancelled(runtime: Runtime
     assert _actions(runtime)[first].state == "cancelled"
     rows = list_actions(runtime, states=["cancelled"])
     assert [r.id for r in rows] == [first] and rows[0].order_reference == "S0"
+
+
+def test_a_crashed_local_worker_s_claims_are_reconciled_without_waiting_for_the_lease(runtime: Runtime):
+    import socket
+    import subprocess
+    import sys
+
+    first, _, _ = _queue_all(runtime)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a pid that no longer runs, as after a SIGKILL
+    channel = runtime.channel_id("shop")
+    assert outbox.claim_due(runtime, channel, f"{socket.gethostname()}:{gone.pid}", limit=1) == [first]
+    assert outbox.claim_due(runtime, channel, "elsewhere:1", limit=1) == [first]  # taken over at once
+    assert _actions(runtime)[first].needs_reconcile  # re-read before it is sent again
+    # A live owner's lease holds: nobody else takes the action until it expires.
+    assert outbox.claim_due(runtime, channel, "another:2", limit=3) == [i for i in _actions(runtime) if i != first]

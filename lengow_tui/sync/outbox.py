@@ -5,14 +5,16 @@ record the outcome. An action whose outcome is unknown is reconciled (order re-r
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, exists
 from sqlalchemy.orm import aliased
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from lengow_tui.connector_api import (
     ActionOutcome,
@@ -67,6 +69,31 @@ def backoff_delay(attempts: int, rng: random.Random | None = None) -> float:
     return (rng or random).uniform(0, ceiling)
 
 
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
+def _dead_local_owners(session: Session) -> list[str]:
+    """Lease owners (``host:pid``) on this host whose process is gone: a crash. Their leases need not
+    run out: the actions are reconciled (order re-read) at once."""
+    host = socket.gethostname()
+    owners = session.exec(
+        select(Action.lease_owner).where(Action.state == "sending", col(Action.lease_owner).is_not(None)).distinct()
+    )
+    dead = []
+    for owner in owners:
+        owner_host, _, pid = (owner or "").rpartition(":")
+        if owner_host == host and pid.isdigit() and int(pid) != os.getpid() and not _process_alive(int(pid)):
+            dead.append(owner)
+    return dead  # type: ignore[return-value]
+
+
 def claim_due(runtime: Runtime, channel_id: int, worker: str, *, limit: int = 50, now: datetime | None = None) -> list[int]:
     """Lease due actions of a channel: the oldest unfinished action of each order only, so actions on
     one order land in the order they were queued."""
@@ -76,9 +103,13 @@ def claim_due(runtime: Runtime, channel_id: int, worker: str, *, limit: int = 50
         has_earlier = exists().where(
             and_(earlier.order_id == Action.order_id, earlier.id < Action.id, col(earlier.state).in_(UNFINISHED))
         )
+        abandoned = (Action.lease_expires_at < now)
+        dead = _dead_local_owners(session)
+        if dead:
+            abandoned = abandoned | col(Action.lease_owner).in_(dead)
         due = (
             (col(Action.state).in_(("queued", "retrying", "awaiting_confirmation")) & (Action.next_attempt_at <= now))
-            | ((Action.state == "sending") & (Action.lease_expires_at < now))
+            | ((Action.state == "sending") & abandoned)
         )
         stmt = (
             select(Action)
