@@ -54,6 +54,7 @@ FAKE_DISTRIBUTIONS: dict[str, tuple[str, str, str]] = {
 }
 FAKE_MODULES = [value.split(":")[0] for _, value, _ in FAKE_DISTRIBUTIONS.values()]
 THIRD_PARTY_PLUGINS = {ep for ep, _, _ in FAKE_DISTRIBUTIONS.values()}
+FIRST_PARTY_PLUGINS = {"sandbox", "mirakl"}  # shipped in this distribution, same entry-point group
 
 
 def _sandbox_importable() -> bool:
@@ -290,9 +291,9 @@ def test_disable_env_drops_third_party_plugins_only(site_dir: Path) -> None:
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     assert set(doc["disabled"]) == THIRD_PARTY_PLUGINS
-    assert {c["name"] for c in doc["connectors"]} <= {"sandbox"}
+    assert {c["name"] for c in doc["connectors"]} <= FIRST_PARTY_PLUGINS
     plugins_seen = {c["plugin"] for c in doc["connectors"]} | {f["plugin"] for f in doc["failed"]}
-    assert plugins_seen == {"sandbox"}  # the first-party plugin was still loaded (or reported)
+    assert plugins_seen == FIRST_PARTY_PLUGINS  # the first-party plugins were still loaded (or reported)
 
 
 def test_config_disabled_plugins_are_not_loaded(site_dir: Path, tmp_path: Path) -> None:
@@ -585,7 +586,7 @@ def test_disable_env_keeps_first_party_in_process(on_sys_path: Path, monkeypatch
     registry = load_registry()
     assert set(registry.disabled) == THIRD_PARTY_PLUGINS
     seen = {c.plugin for c in registry.connectors.values()} | {f.plugin for f in registry.failures}
-    assert seen == {"sandbox"}
+    assert seen == FIRST_PARTY_PLUGINS
     if SANDBOX_IMPORTABLE:
         assert registry.connectors["sandbox"].first_party
     # a comma-separated list disables just those names

@@ -1,0 +1,282 @@
+"""One sync daemon per database.
+
+SQLite: an exclusive, non-blocking ``flock`` on ``<database file>.daemon.lock``, held (file descriptor
+open) for the daemon's life. The kernel drops it when the process dies however it dies, so a crash never
+leaves a stale lock; the file's text (pid, host, start time) only serves the error message.
+
+PostgreSQL: a session-level ``pg_try_advisory_lock`` on a dedicated connection kept open for the
+daemon's life, keyed on the database and schema (so that two stores in two schemas of one server stay
+independent). Several workers on one PostgreSQL database are a later issue.
+
+:func:`daemon_lock_holder` tells the TUI (or anyone) whether a daemon owns the database, without
+disturbing it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from lengow_tui.runtime import Runtime
+    from lengow_tui.store import Store
+
+LOCK_SUFFIX = ".daemon.lock"
+# A holder check takes a shared lock for an instant; a daemon starting in that instant retries a few
+# times before concluding that another daemon runs.
+_ACQUIRE_TRIES = 5
+_ACQUIRE_PAUSE = 0.1
+# A worker row whose heartbeat is older than this is not taken as a live daemon (PostgreSQL description).
+_LIVE_HEARTBEAT = timedelta(seconds=60)
+
+
+class DaemonStartError(Exception):
+    """The daemon cannot start (nothing has been done). ``str()`` is the message for the operator."""
+
+
+class DaemonAlreadyRunning(DaemonStartError):
+    """Another daemon owns the database."""
+
+
+def sqlite_lock_path(store: Store) -> Path | None:
+    """``<database file>.daemon.lock``, or None for an in-memory SQLite database or PostgreSQL."""
+    if not store.is_sqlite:
+        return None
+    database = make_url(store.url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).expanduser().absolute().with_name(Path(database).name + LOCK_SUFFIX)
+
+
+def _describe_holder(info: dict[str, Any]) -> str:
+    pid = info.get("pid") or "unknown"
+    parts = [f"pid {pid}"]
+    if info.get("host"):
+        parts.append(f"on {info['host']}")
+    if info.get("started_at"):
+        parts.append(f"started {info['started_at']}")
+    return "a sync daemon (" + ", ".join(parts) + ")"
+
+
+def _already_running(where: str, holder: str) -> DaemonAlreadyRunning:
+    return DaemonAlreadyRunning(
+        f"{holder} already owns the database {where}; only one 'sync --watch' may run per database. "
+        "Stop it first (e.g. 'systemctl stop lengow-tui-sync'), or point this one at another database."
+    )
+
+
+def _started_at() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@dataclass
+class _PgLock:
+    connection: Connection
+    key: int
+
+
+class DaemonLock:
+    """The database's daemon lock, held from :meth:`acquire` to :meth:`release`."""
+
+    def __init__(self, runtime: Runtime, worker: str) -> None:
+        self.runtime = runtime
+        self.worker = worker
+        self.started_at = _started_at()
+        self.path = sqlite_lock_path(runtime.store)
+        self._fd: int | None = None
+        self._pg: _PgLock | None = None
+
+    @property
+    def where(self) -> str:
+        return str(make_url(self.runtime.store.url).database) if self.path else self.runtime.store.safe_url
+
+    def acquire(self) -> None:
+        """Take the lock or raise :class:`DaemonAlreadyRunning` naming the database and the holder."""
+        if self.runtime.store.is_sqlite:
+            if self.path is not None:
+                self._acquire_file(self.path)
+        else:
+            self._acquire_pg()
+
+    def _acquire_file(self, path: Path) -> None:
+        import fcntl
+
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Readable by all: it holds only a pid, a host name and a time, and a TUI run by another
+            # user must be able to see that a daemon owns the database.
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise DaemonStartError(f"cannot open the daemon lock file {path}: {reason}") from None
+        for attempt in range(_ACQUIRE_TRIES):
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if attempt == _ACQUIRE_TRIES - 1:
+                    info = _read_info(fd)
+                    os.close(fd)
+                    raise _already_running(self.where, _describe_holder(info)) from None
+                time.sleep(_ACQUIRE_PAUSE)
+        info = {"pid": os.getpid(), "host": socket.gethostname(), "worker": self.worker,
+                "started_at": self.started_at}
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, (json.dumps(info) + "\n").encode(), 0)
+        self._fd = fd
+
+    def _acquire_pg(self) -> None:
+        from sqlalchemy import create_engine
+        from sqlalchemy.pool import NullPool
+
+        # A connection of its own, outside the store's pool: closing it must really end the session
+        # (and with it the lock), never hand a lock-holding session back to a pool.
+        engine = create_engine(self.runtime.store.url, poolclass=NullPool)
+        connection = engine.connect()
+        try:
+            key = _pg_key(connection)
+            got = connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
+            connection.commit()  # end the implicit transaction; the session-level lock stays
+        except Exception:
+            connection.close()
+            engine.dispose()
+            raise
+        if not got:
+            connection.close()
+            engine.dispose()
+            raise _already_running(self.where, _pg_holder(self.runtime) or "another sync daemon")
+        self._pg = _PgLock(connection, key)
+
+    def still_held(self) -> bool:
+        """False when the PostgreSQL connection that holds the lock was lost (the lock went with it)."""
+        if self._pg is None:
+            return True
+        try:
+            self._pg.connection.execute(text("SELECT 1")).scalar()
+            self._pg.connection.commit()
+            return True
+        except Exception:
+            return False
+
+    def release(self) -> None:
+        if self._fd is not None:
+            import fcntl
+
+            try:
+                os.ftruncate(self._fd, 0)  # a left-over file then says nothing misleading
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+            finally:
+                os.close(self._fd)
+                self._fd = None
+        if self._pg is not None:
+            try:
+                self._pg.connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self._pg.key})
+                self._pg.connection.commit()
+            except Exception:
+                pass  # closing the connection releases a session lock anyway
+            finally:
+                self._pg.connection.close()
+                self._pg.connection.engine.dispose()
+                self._pg = None
+
+
+def _read_info(fd: int) -> dict[str, Any]:
+    try:
+        raw = os.pread(fd, 4096, 0)
+        info = json.loads(raw.decode("utf-8") or "{}")
+        return info if isinstance(info, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _pg_key(connection: Connection) -> int:
+    row = connection.execute(text("SELECT current_database(), current_schema()")).one()
+    digest = hashlib.sha256(f"lengow-tui sync daemon:{row[0]}:{row[1]}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _pg_lock_backend(connection: Connection, key: int) -> int | None:
+    """The backend pid holding the advisory lock ``key`` (bigint keys: classid = high, objid = low word)."""
+    unsigned = key & 0xFFFFFFFFFFFFFFFF
+    row = connection.execute(
+        text("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
+             "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+             "AND classid::bigint = :hi AND objid::bigint = :lo LIMIT 1"),
+        {"hi": unsigned >> 32, "lo": unsigned & 0xFFFFFFFF},
+    ).first()
+    return None if row is None else int(row[0])
+
+
+def _pg_holder(runtime: Runtime) -> str | None:
+    with runtime.store.engine.connect() as connection:
+        backend = _pg_lock_backend(connection, _pg_key(connection))
+    if backend is None:
+        return None
+    worker = _live_daemon_row(runtime)
+    if worker is None:
+        return f"a sync daemon (PostgreSQL backend pid {backend})"
+    return _describe_holder(worker)
+
+
+def _live_daemon_row(runtime: Runtime) -> dict[str, Any] | None:
+    from sqlmodel import col, select
+
+    from lengow_tui.store.models import Worker
+    from lengow_tui.store.types import utcnow
+
+    with runtime.store.read() as session:
+        row = session.exec(
+            select(Worker).where(Worker.kind == "daemon", Worker.heartbeat_at >= utcnow() - _LIVE_HEARTBEAT)
+            .order_by(col(Worker.heartbeat_at).desc())
+        ).first()
+    if row is None:
+        return None
+    started = row.started_at.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return {"pid": row.pid, "host": row.host, "started_at": started}
+
+
+def daemon_lock_holder(runtime: Runtime) -> str | None:
+    """A human description of the daemon that owns this database (e.g. "a sync daemon (pid 4242 on
+    web1, started 2026-05-01T08:00:00Z)"), or None when no daemon runs.
+
+    The TUI calls this to skip its own background sync. It never blocks and never disturbs a daemon
+    (the SQLite check holds a shared lock for an instant; a daemon starting then retries).
+    """
+    store = runtime.store
+    if not store.is_sqlite:
+        try:
+            return _pg_holder(runtime)
+        except Exception:
+            return None  # the TUI then syncs itself; a daemon starting later still has the lock
+    path = sqlite_lock_path(store)
+    if path is None or not path.exists():
+        return None
+    import fcntl
+
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except PermissionError:  # cannot tell: assume the worst rather than sync beside a daemon
+        return f"a sync daemon (its lock file {path} is not readable by this user)"
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return _describe_holder(_read_info(fd))
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
