@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import asyncio
+
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from sandbox_runtime import make_runtime
 from lengow_tui.runtime import Runtime
@@ -126,3 +128,26 @@ def test_save_refuses_unfetched_and_missing_directory(tmp_path: Path):
     long = Document(id=2, order_id=1, remote_id="r", kind="invoice", filename="n" * 400 + ".pdf", content=b"x")
     path = save_document(long, tmp_path)
     assert path.suffix == ".pdf" and len(path.name) <= documents_service.MAX_FILENAME_LENGTH
+
+
+def test_prefetch_stores_the_documents_the_marketplace_offers(tmp_path: Path, sqlite_url: str):
+    runtime = make_runtime(tmp_path, sqlite_url, prefetch_documents=True)
+    results = asyncio.run(sync_once(runtime))
+    assert results[0].error is None, results[0].error
+    prefetched = results[0].documents
+    assert prefetched is not None and prefetched.fetched > 0 and prefetched.failed == 0
+    with runtime.store.read() as session:
+        stored = list(session.exec(select(Document).where(col(Document.content).is_not(None))))
+    assert len(stored) == prefetched.fetched
+    assert all(doc.content and doc.content.startswith(b"%PDF") and doc.fetched_at for doc in stored)
+    runtime.close()
+
+
+def test_without_prefetch_documents_wait_for_a_user(tmp_path: Path, sqlite_url: str):
+    runtime = make_runtime(tmp_path, sqlite_url)
+    results = asyncio.run(sync_once(runtime))
+    assert results[0].documents is None
+    with runtime.store.read() as session:
+        assert session.exec(select(Document).where(col(Document.content).is_not(None))).first() is None
+        assert session.exec(select(Document)).first() is not None  # listed, not fetched
+    runtime.close()

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from lengow_tui.connector_api import ConnectorError, RemoteDocument
+from lengow_tui.connector_api import ConnectorError, MarketplaceClient, RemoteDocument
 from lengow_tui.domain import DocumentKind
 from lengow_tui.store.models import Channel, Document, Order
 from lengow_tui.store.types import utcnow
@@ -30,8 +30,11 @@ class DocumentError(Exception):
     """A document cannot be fetched or saved. The message is safe to show and log (no customer data)."""
 
 
-async def fetch_document(runtime: Runtime, document_id: int) -> Document:
-    """The document row with its content, fetched from the marketplace the first time only."""
+async def fetch_document(runtime: Runtime, document_id: int, client: MarketplaceClient | None = None) -> Document:
+    """The document row with its content, fetched from the marketplace the first time only.
+
+    ``client``: the channel's client when the caller has one open (the sync engine's prefetch); by
+    default one is opened for the call."""
     with runtime.store.read() as session:
         row = session.get(Document, document_id)
         if row is None:
@@ -53,8 +56,11 @@ async def fetch_document(runtime: Runtime, document_id: int) -> Document:
     kind_text = kind.value.replace("_", " ")
     what = f"the {kind_text} of order {order.marketplace_order_id} from channel {channel.name}"
     try:
-        async with open_client(runtime, channel.name) as client:
+        if client is not None:
             content = await client.fetch_document(order.marketplace, order.marketplace_order_id, remote)
+        else:
+            async with open_client(runtime, channel.name) as opened:
+                content = await opened.fetch_document(order.marketplace, order.marketplace_order_id, remote)
     except ConnectorError as exc:
         # Connector messages are documented as free of secrets and personal data.
         raise DocumentError(f"could not fetch {what}: {clean_text(str(exc), 300)}") from exc

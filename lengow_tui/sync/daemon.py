@@ -44,7 +44,7 @@ from lengow_tui.sync.daemon_logs import log
 from lengow_tui.sync.importer import import_channel
 from lengow_tui.sync.outbox import DeliveryResult, deliver_channel, release_leases
 from lengow_tui.sync.rate_gate import gate_delay, record_outcome
-from lengow_tui.sync.run import worker_name
+from lengow_tui.sync.run import ChannelSyncResult, after_import, worker_name
 from lengow_tui.sync.schedule import (
     CLIENT_RETRY_FIRST,
     DELIVERY_TICK,
@@ -57,7 +57,6 @@ from lengow_tui.text import clean_text
 if TYPE_CHECKING:
     from lengow_tui.connector_api import MarketplaceClient
     from lengow_tui.runtime import Runtime
-    from lengow_tui.services.auto_accept import AutoAcceptResult
 
 __all__ = ["DaemonAlreadyRunning", "DaemonOptions", "DaemonStartError", "SyncDaemon", "daemon_lock_holder",
            "run_daemon"]
@@ -84,27 +83,6 @@ def _describe(exc: BaseException) -> str:
     return clean_text(f"{type(exc).__name__}: {exc}", 500)
 
 
-# ------------------------------------------------------------------------------------- extension hooks
-
-
-async def prefetch_documents_step(runtime: Runtime, channel_name: str, client: MarketplaceClient,
-                                  stop: asyncio.Event) -> None:
-    """HOOK: fetch the documents of freshly imported orders when the channel has
-    ``prefetch_documents = true``. Runs after every successful import of the channel, with the
-    daemon's client. A no-op for now; it must return promptly once ``stop`` is set."""
-    if not runtime.channel_config(channel_name).prefetch_documents:
-        return
-
-
-def _auto_accept_step(runtime: Runtime, channel_name: str) -> AutoAcceptResult | None:
-    """The auto-accept rules, between import and delivery exactly as in ``sync_channel``."""
-    if not runtime.channel_config(channel_name).auto_accept.enabled:
-        return None
-    from lengow_tui.services.auto_accept import run_auto_accept
-
-    return run_auto_accept(runtime, channel_name)
-
-
 # -------------------------------------------------------------------------------------------- channels
 
 
@@ -119,6 +97,7 @@ class ChannelRunner:
         self._stack: AsyncExitStack | None = None
         self._client: MarketplaceClient | None = None
         self._client_retry_at = 0.0
+        self._failed_documents: set[int] = set()  # not asked for again by this process
         self._client_retry_delay = CLIENT_RETRY_FIRST
 
     @property
@@ -244,19 +223,20 @@ class ChannelRunner:
         await self._after_import(client)
 
     async def _after_import(self, client: MarketplaceClient) -> None:
-        try:
-            accepted = _auto_accept_step(self.runtime, self.name)
-        except Exception as exc:
-            log("auto_accept_failed", logging.ERROR, channel=self.name, error=_describe(exc))
-        else:
-            if accepted is not None and (accepted.accepted or accepted.held):
-                # Ids and counts only: a hold reason may quote order data.
-                log("auto_accept_done", channel=self.name, accepted=len(accepted.accepted),
-                    held=len(accepted.held), settled=accepted.settled, order_ids=accepted.accepted[:50])
-        try:
-            await prefetch_documents_step(self.runtime, self.name, client, self.stopping)
-        except Exception as exc:
-            log("documents_prefetch_failed", logging.ERROR, channel=self.name, error=_describe(exc))
+        """Auto-accept and documents prefetch: the same steps as ``sync --once``."""
+        steps = ChannelSyncResult(self.name)
+        await after_import(self.runtime, self.name, client, steps, stop=self.stopping,
+                           skip_documents=self._failed_documents)
+        if steps.error:
+            log("after_import_failed", logging.ERROR, channel=self.name, error=clean_text(steps.error, 500))
+        accepted = steps.auto_accepted
+        if accepted is not None and (accepted.accepted or accepted.held):
+            # Ids and counts only: a hold reason may quote order data.
+            log("auto_accept_done", channel=self.name, accepted=len(accepted.accepted),
+                held=len(accepted.held), settled=accepted.settled, order_ids=accepted.accepted[:50])
+        documents = steps.documents
+        if documents is not None and (documents.fetched or documents.failed):
+            log("documents_prefetched", channel=self.name, fetched=documents.fetched, failed=documents.failed)
 
     async def _deliver(self, client: MarketplaceClient) -> None:
         try:

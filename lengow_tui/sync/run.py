@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from lengow_tui.services.auto_accept import AutoAcceptResult, run_auto_accept
+from lengow_tui.connector_api import MarketplaceClient
 from lengow_tui.sync.clients import open_client
 from lengow_tui.sync.importer import ImportResult, import_channel
 from lengow_tui.sync.outbox import DeliveryResult, deliver_channel
+from lengow_tui.sync.prefetch import PrefetchResult, prefetch_documents
 
 if TYPE_CHECKING:
     from lengow_tui.runtime import Runtime
@@ -26,7 +29,29 @@ class ChannelSyncResult:
     imported: ImportResult | None = None
     delivered: DeliveryResult = field(default_factory=DeliveryResult)
     auto_accepted: AutoAcceptResult | None = None  # None: auto-accept is off or did not run this pass
+    documents: PrefetchResult | None = None  # None: prefetch is off or did not run this pass
     error: str | None = None
+
+
+async def after_import(
+    runtime: Runtime, channel_name: str, client: MarketplaceClient, result: ChannelSyncResult,
+    *, stop: asyncio.Event | None = None, skip_documents: set[int] | None = None,
+) -> None:
+    """The steps that follow a good import of a channel (``sync --once`` and the daemon alike):
+    auto-accept, between import and delivery so an accept queued here is delivered in the same pass;
+    then the documents prefetch. A failing step is reported in ``result`` and the others still run."""
+    channel = runtime.channel_config(channel_name)
+    if channel.auto_accept.enabled:
+        try:
+            result.auto_accepted = run_auto_accept(runtime, channel_name)
+        except Exception as exc:  # e.g. a busy database: report it, still deliver what is queued
+            result.error = f"auto-accept failed: {type(exc).__name__}: {exc}"
+    if channel.prefetch_documents:
+        try:
+            result.documents = await prefetch_documents(runtime, channel_name, client, stop=stop,
+                                                        skip=skip_documents)
+        except Exception as exc:
+            result.error = f"documents prefetch failed: {type(exc).__name__}: {exc}"
 
 
 async def sync_channel(runtime: Runtime, channel_name: str, *, do_import: bool = True, deliver: bool = True) -> ChannelSyncResult:
@@ -35,13 +60,8 @@ async def sync_channel(runtime: Runtime, channel_name: str, *, do_import: bool =
         async with open_client(runtime, channel_name) as client:
             if do_import:
                 result.imported = await import_channel(runtime, channel_name, client)
-            # Between import and delivery, so that an accept queued here is delivered in the same pass.
-            if result.imported is not None and result.imported.error is None and \
-                    runtime.channel_config(channel_name).auto_accept.enabled:
-                try:
-                    result.auto_accepted = run_auto_accept(runtime, channel_name)
-                except Exception as exc:  # e.g. a busy database: report it, still deliver what is queued
-                    result.error = f"auto-accept failed: {type(exc).__name__}: {exc}"
+            if result.imported is not None and result.imported.error is None:
+                await after_import(runtime, channel_name, client, result)
             if deliver:
                 result.delivered = await deliver_channel(runtime, channel_name, client, worker_name())
     except Exception as exc:  # building the client failed (bad settings, plugin bug): report, go on

@@ -424,6 +424,10 @@ class OrdersScreen(Screen[None]):
         self.update_statusline()
 
     def action_sync_now(self) -> None:
+        daemon = getattr(self.app, "daemon", None)
+        if daemon:
+            self.notify(f"{daemon} syncs this database; its results appear here as they land.")
+            return
         self.app.wake_sync(force_import=True)  # type: ignore[attr-defined]
         self.notify("Syncing…")
 
@@ -479,6 +483,7 @@ class LengowApp(App[None]):
         self.last_sync_at: datetime | None = None
         self.channel_errors: dict[str, str] = {}
         self.sync_disabled_reason: str | None = None if self.live_sync else "background sync off"
+        self.daemon: str | None = None  # the sync daemon that owns the database, when one runs
         self._version: tuple[object, ...] | None = None
         self._sync_wakeup = asyncio.Event()
         self._force_import = True
@@ -574,24 +579,55 @@ class LengowApp(App[None]):
 
     @work(exclusive=True, group="sync", exit_on_error=False)
     async def _sync_loop(self) -> None:
+        from lengow_tui.sync.daemon_lock import daemon_lock_holder
+
         interval = max(5, self.runtime.config.sync_interval_seconds)
         while True:
-            do_import = self._force_import or time.monotonic() - self._last_import >= interval
-            self._force_import = False
-            results = await asyncio.to_thread(self._sync_pass, do_import)
-            if do_import:
-                self._last_import = time.monotonic()
-            self.last_sync_at = datetime.now()
-            self.channel_errors = {r.channel: r.error or (r.imported.error if r.imported else None) or ""
-                                   for r in results if r.error or (r.imported and r.imported.error)}
-            for channel, error in self.channel_errors.items():
-                self.log_activity(ActivityEntry(datetime.now(UTC), f"sync {channel}: {error}", level="error"))
+            # A daemon owns the database: it syncs, this app only shows what it did (checked every
+            # pass: the daemon may start or stop while the app runs).
+            self.daemon = await asyncio.to_thread(daemon_lock_holder, self.runtime)
+            if self.daemon:
+                self.sync_disabled_reason = f"synced by {self.daemon}"
+                await asyncio.to_thread(self._read_daemon_status)
+            else:
+                self.sync_disabled_reason = None
+                do_import = self._force_import or time.monotonic() - self._last_import >= interval
+                self._force_import = False
+                results = await asyncio.to_thread(self._sync_pass, do_import)
+                if do_import:
+                    self._last_import = time.monotonic()
+                self.last_sync_at = datetime.now()
+                errors = {r.channel: r.error or (r.imported.error if r.imported else None) or ""
+                          for r in results if r.error or (r.imported and r.imported.error)}
+                self._set_channel_errors(errors)
             self.orders_screen.update_statusline()
             self._sync_wakeup.clear()
             try:
                 await asyncio.wait_for(self._sync_wakeup.wait(), SYNC_TICK_SECONDS)
             except TimeoutError:
                 pass
+
+    def _set_channel_errors(self, errors: dict[str, str]) -> None:
+        for channel, error in errors.items():
+            if self.channel_errors.get(channel) != error:  # each new problem once in the log
+                self.log_activity(ActivityEntry(datetime.now(UTC), f"sync {channel}: {error}", level="error"))
+        self.channel_errors = errors
+
+    def _read_daemon_status(self) -> None:
+        """The daemon's last successful import and per-channel errors, from the sync cursors."""
+        from sqlmodel import select
+
+        from lengow_tui.services.channels import channel_names
+        from lengow_tui.store.models import SyncCursor
+
+        names = channel_names(self.runtime)
+        with self.runtime.store.read() as session:
+            cursors = list(session.exec(select(SyncCursor)))
+        successes = [c.last_success_at for c in cursors if c.last_success_at is not None]
+        if successes:
+            self.last_sync_at = max(successes).astimezone()
+        self._set_channel_errors({names.get(c.channel_id, str(c.channel_id)): c.last_error
+                                  for c in cursors if c.last_error})
 
     def _sync_pass(self, do_import: bool):  # type: ignore[no-untyped-def]
         from lengow_tui.sync.run import sync_once

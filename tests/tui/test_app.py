@@ -431,3 +431,33 @@ async def test_outbox_screen_is_read_only_in_read_only_mode(runtime: Runtime):
         await pilot.press("x")
         await pilot.pause()
     assert {a.id: a.state for a in actions(runtime)} == {action_id: "queued"}
+
+
+async def test_a_daemon_owning_the_database_stops_the_background_sync(runtime: Runtime, monkeypatch):
+    from lengow_tui.sync.daemon_lock import DaemonLock
+    from lengow_tui.store.models import SyncCursor
+
+    passes: list[bool] = []
+    monkeypatch.setattr(LengowApp, "_sync_pass", lambda self, do_import: passes.append(do_import) or [])
+    with runtime.store.write() as session:
+        cursor = session.get(SyncCursor, runtime.channel_id("shop"))
+        cursor.last_error = "HTTP 503 from the marketplace"  # type: ignore[union-attr]
+        session.add(cursor)
+    lock = DaemonLock(runtime, "elsewhere:4242")
+    lock.acquire()
+    try:
+        app = LengowApp(runtime)
+        async with app.run_test(size=SIZE) as pilot:
+            for _ in range(20):
+                await pilot.pause(0.05)
+                if app.daemon:
+                    break
+            assert app.daemon and "daemon" in app.daemon
+            assert passes == []  # the app left syncing to the daemon
+            line = str(app.screen.query_one("#statusline", Static).render())
+            assert "synced by" in line and "shop: HTTP 503 from the marketplace" in line  # the daemon's error
+            await pilot.press("S")
+            await pilot.pause()
+            assert passes == []
+    finally:
+        lock.release()
