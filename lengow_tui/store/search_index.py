@@ -21,7 +21,7 @@ _WORD = re.compile(r"[^\W_]+")
 
 SQLITE_DDL = (
     f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(search_text, content='orders', "
-    "content_rowid='id', tokenize='unicode61 remove_diacritics 2', prefix='2 3')",
+    "content_rowid='id', tokenize='unicode61 remove_diacritics 2')",
 )
 SQLITE_TRIGGERS = (
     f"CREATE TRIGGER IF NOT EXISTS orders_fts_ai AFTER INSERT ON orders BEGIN "

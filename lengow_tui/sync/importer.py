@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from lengow_tui.connector_api import ConnectorError, MarketplaceClient, RateLimitedError
+from lengow_tui.connector_api import ConnectorError, MarketplaceClient, OrderPage, RateLimitedError
 from lengow_tui.store.models import SyncCursor
 from lengow_tui.store.types import utcnow
+from lengow_tui.sync.marketplaces import refresh_declarations
 from lengow_tui.sync.rate_gate import close_gate, gate_delay, record_outcome
-from lengow_tui.sync.upsert import upsert_orders
+from lengow_tui.sync.upsert import UpsertStats, upsert_orders
 from lengow_tui.text import clean_text
 
 if TYPE_CHECKING:
     from lengow_tui.runtime import Runtime
+
+
+READ_AHEAD = 2  # pages fetched ahead while one is being stored
 
 
 @dataclass
@@ -50,6 +57,48 @@ def _describe(exc: BaseException) -> str:
     return clean_text(f"{type(exc).__name__}: {exc}", 500)
 
 
+_END = object()
+
+
+async def _read_ahead(pages: AsyncIterator[OrderPage], depth: int = READ_AHEAD) -> AsyncIterator[OrderPage]:
+    """The connector's pages, fetched up to ``depth`` ahead of the consumer (in a task). An error the
+    connector raises is raised here, after the pages before it; the task stops with the consumer."""
+    queue: asyncio.Queue[object] = asyncio.Queue(maxsize=depth)
+
+    async def produce() -> None:
+        try:
+            async for page in pages:
+                await queue.put(page)
+        except Exception as exc:
+            await queue.put(_Failure(exc))
+        else:
+            await queue.put(_END)
+
+    task = asyncio.create_task(produce())
+    try:
+        while True:
+            item = await queue.get()
+            if item is _END:
+                return
+            if isinstance(item, _Failure):
+                raise item.error
+            yield item  # type: ignore[misc]
+    finally:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        aclose = getattr(pages, "aclose", None)
+        if aclose is not None:
+            with contextlib.suppress(Exception):
+                await aclose()
+
+
+@dataclass
+class _Failure:
+    error: Exception
+
+
 async def import_channel(runtime: Runtime, channel_name: str, client: MarketplaceClient) -> ImportResult:
     result = ImportResult(channel_name)
     channel_id = runtime.channel_id(channel_name)
@@ -58,23 +107,31 @@ async def import_channel(runtime: Runtime, channel_name: str, client: Marketplac
         result.deferred_seconds = wait
         return result
     spec = runtime.spec_for(runtime.config.channel(channel_name))
-    declarations = {d.code: d for d in spec.marketplaces}
     with runtime.store.write() as session:
         row = session.get(SyncCursor, channel_id) or SyncCursor(channel_id=channel_id)
         row.last_attempt_at = utcnow()
         session.add(row)
         cursor = row.cursor
     try:
-        async for page in client.fetch_orders(cursor):
-            now = utcnow()
+        if spec.dynamic_marketplaces:
+            # Declarations read from the platform: refreshed (and cached) before the orders that use them.
+            await refresh_declarations(runtime, channel_name, client)
+        declarations = runtime.declarations(channel_name)
+        def store_page(page: OrderPage) -> UpsertStats:
             with runtime.store.write() as session:
-                stats = upsert_orders(session, channel_id, page.orders, declarations, now)
+                stats = upsert_orders(session, channel_id, page.orders, declarations, utcnow())
                 row = session.get(SyncCursor, channel_id)
                 assert row is not None
                 if page.cursor is not None:
                     row.cursor = page.cursor
                 row.orders_seen += len(page.orders)
                 session.add(row)
+            return stats
+
+        async for page in _read_ahead(client.fetch_orders(cursor)):
+            # In a thread: SQLite releases the GIL while it works, so the next page is fetched and
+            # parsed meanwhile. Pages are still stored one at a time, in order, each with its cursor.
+            stats = await asyncio.to_thread(store_page, page)
             result.pages += 1
             result.created += stats.created
             result.updated += stats.updated

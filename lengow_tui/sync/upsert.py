@@ -19,7 +19,7 @@ from lengow_tui.connector_api import (
 )
 from lengow_tui.connector_api.types import PartyRole
 from lengow_tui.store.models import Document, Order, OrderEvent, OrderLine, Party
-from lengow_tui.text import clean_text
+from lengow_tui.text import clean_text, clean_texts
 
 MAX_SEARCH_TEXT = 4000
 
@@ -113,7 +113,7 @@ _PARTY_FIELDS = ("name", "company", "address1", "address2", "zipcode", "city", "
 
 
 def _party_values(remote_party: RemoteParty) -> dict[str, Any]:
-    return {name: clean_text(getattr(remote_party, name), 512) for name in _PARTY_FIELDS}
+    return dict(zip(_PARTY_FIELDS, clean_texts([getattr(remote_party, n) for n in _PARTY_FIELDS], 512), strict=True))
 
 
 def _document_values(remote_doc: RemoteDocument) -> dict[str, Any]:
@@ -144,9 +144,22 @@ def _insert_new(
                       marketplace_order_id=clean_text(remote.order_id, 128), imported_at=now,
                       pending_actions=0, auto_accept_note=None, anonymized_at=None)
         rows.append(values)
-    returned = session.execute(
-        insert(Order).returning(Order.id, sort_by_parameter_order=True), rows  # type: ignore[arg-type]
-    ).scalars().all()
+    # Core statements on the session's connection (same transaction): the ORM's bulk insert runs one
+    # statement per row whenever rows differ in which values are None.
+    connection = session.connection()
+    connection.execute(insert(Order.__table__), rows)  # type: ignore[attr-defined]
+    # The new ids, by the unique key. (RETURNING with rows in parameter order costs SQLite one
+    # statement per row.)
+    ids = {
+        (marketplace, order_id): row_id
+        for row_id, marketplace, order_id in connection.execute(
+            select(Order.id, Order.marketplace, Order.marketplace_order_id).where(
+                Order.channel_id == channel_id,
+                col(Order.marketplace_order_id).in_([r["marketplace_order_id"] for r in rows]),
+            )
+        )
+    }
+    returned = [ids[(r["marketplace"], r["marketplace_order_id"])] for r in rows]
     lines, parties, documents, events = [], [], [], []
     for order_id, (remote, declaration, status), values in zip(returned, new, rows, strict=True):
         for remote_line in remote.lines:
@@ -167,7 +180,7 @@ def _insert_new(
                            "message": _review_reason(remote, declaration, values["raw_status"])})
     for model, batch in ((OrderLine, lines), (Party, parties), (Document, documents), (OrderEvent, events)):
         if batch:
-            session.execute(insert(model), batch)  # type: ignore[arg-type]
+            connection.execute(insert(model.__table__), batch)  # type: ignore[attr-defined]
     stats.created += len(new)
 
 
