@@ -140,3 +140,41 @@ def test_list_table_is_readable(demo: dict[str, str]):
     assert rows[-1].startswith("1-3 of 150 orders")
     csv_text = run(demo, "export", "--status", "new").stdout
     assert next(csv.reader(io.StringIO(csv_text)))[0] == "id"
+
+
+def test_demo_against_the_mirakl_emulator_over_http(env: dict[str, str], tmp_path: Path):
+    """`demo --marketplace mirakl` runs the Mirakl connector against its emulator in the background;
+    the CLI then accepts, ships, refunds and saves an invoice over real HTTP."""
+    out = run(env, "demo", "--marketplace", "mirakl", "--no-tui")
+    try:
+        assert "started the mirakl emulator at http://127.0.0.1:" in out.stdout and "fnac: 300 new" in out.stdout
+        config = next(line.split("=", 1)[1] for line in out.stdout.splitlines() if "LENGOW_TUI_CONFIG=" in line)
+        e = env | {"LENGOW_TUI_CONFIG": config.strip()}
+        again = run(e, "demo", "--marketplace", "mirakl", "--no-tui")  # reuses the running emulator
+        assert "emulator is running at" in again.stdout and "0 new" in again.stdout
+        waiting = json.loads(run(e, "orders", "list", "--status", "waiting_acceptance", "--json").stdout)
+        order = str(waiting["orders"][0]["id"]) if isinstance(waiting, dict) else str(waiting[0]["id"])
+        run(e, "orders", "accept", order, "--now")
+        for _ in range(40):  # the emulated debit takes 5 s
+            shown = json.loads(run(e, "orders", "show", order, "--json").stdout)
+            if shown["status"] == "waiting_shipment":
+                break
+            time.sleep(0.5)
+            run(e, "sync", "--once")
+        assert shown["status"] == "waiting_shipment"
+        run(e, "orders", "ship", order, "--arg", "carrier=COLISSIMO", "--arg", "tracking_number=6A12345678901",
+            "--now")
+        shown = json.loads(run(e, "orders", "show", order, "--json").stdout)
+        assert shown["status"] == "shipped" and shown["tracking"]["number"] == "6A12345678901"
+        line = shown["lines"][0]["line_id"]
+        run(e, "orders", "refund", order, "--line", f"{line}:1", "--arg", "reason=13", "--now")
+        assert json.loads(run(e, "orders", "show", order, "--json").stdout)["status"] == "refunding"
+        folder = tmp_path / "docs"
+        folder.mkdir()
+        saved = run(e, "orders", "document", order, "--kind", "invoice", "--to", str(folder))
+        assert "saved invoice" in saved.stdout
+        (pdf,) = folder.iterdir()
+        assert pdf.read_bytes().startswith(b"%PDF")
+    finally:
+        stopped = run(env, "demo", "--marketplace", "mirakl", "--stop")
+    assert "stopped the emulator" in stopped.stdout

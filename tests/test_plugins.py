@@ -54,7 +54,7 @@ FAKE_DISTRIBUTIONS: dict[str, tuple[str, str, str]] = {
 }
 FAKE_MODULES = [value.split(":")[0] for _, value, _ in FAKE_DISTRIBUTIONS.values()]
 THIRD_PARTY_PLUGINS = {ep for ep, _, _ in FAKE_DISTRIBUTIONS.values()}
-FIRST_PARTY_PLUGINS = {"sandbox", "mirakl"}  # shipped in this distribution, same entry-point group
+FIRST_PARTY_PLUGINS = {"sandbox", "mirakl", "lengow"}  # shipped in this distribution, same entry-point group
 
 
 def _sandbox_importable() -> bool:

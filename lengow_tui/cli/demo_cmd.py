@@ -41,23 +41,79 @@ def _demo_config_path() -> tuple[Path, bool]:
 def demo_cmd(
     orders: Annotated[int, typer.Option("--orders", help="Also generate this many extra orders (scale testing).")] = 0,
     tui: Annotated[bool, typer.Option("--tui/--no-tui", help="Open the order desk afterwards.")] = True,
+    marketplace: Annotated[str, typer.Option(
+        "--marketplace", help="sandbox (simulated in-process), or mirakl: the Mirakl connector against its "
+                              "emulator, a real HTTP server started in the background.")] = "sandbox",
+    stop: Annotated[bool, typer.Option("--stop", help="Stop the background emulator of --marketplace.")] = False,
 ) -> None:
     """Create a demo configuration and database with sandbox marketplaces, import their orders."""
-    import asyncio
-
-    from lengow_tui.cli import state as cli_state
+    from lengow_tui.cli.demo_emulator import MARKETPLACES
     from lengow_tui.config import default_data_dir, demo_config, write_config
-    from lengow_tui.sync.run import sync_once
 
     if orders < 0:
         fail("--orders must be zero or more")
-    path, create = _demo_config_path()
-    if create:
-        data_dir = path.parent / "data" if state.config_path is not None else default_data_dir() / "demo"
-        config = demo_config(data_dir)
-        config["sync"]["interval_seconds"] = 10  # the sandbox moves fast; let the demo show it
-        write_config(path, config)
+    if marketplace != "sandbox" and marketplace not in MARKETPLACES:
+        fail(f"unknown --marketplace {marketplace!r}; one of: sandbox, {', '.join(MARKETPLACES)}")
+    if stop:
+        if marketplace == "sandbox":
+            fail("the sandbox runs inside lengow-tui: there is nothing to stop")
+        from lengow_tui.cli.demo_emulator import stop_emulator
+
+        typer.echo(stop_emulator(_emulated_folder(marketplace)))
+        return
+    if marketplace != "sandbox":
+        path = _emulated_demo(marketplace)
+    else:
+        path, create = _demo_config_path()
+        if create:
+            data_dir = path.parent / "data" if state.config_path is not None else default_data_dir() / "demo"
+            config = demo_config(data_dir)
+            config["sync"]["interval_seconds"] = 10  # the sandbox moves fast; let the demo show it
+            write_config(path, config)
+            typer.echo(f"created demo config {path}")
+    _run_demo(path, orders=orders, tui=tui, marketplace=marketplace)
+
+
+def _emulated_folder(marketplace: str) -> Path:
+    from lengow_tui.config import default_data_dir
+
+    if state.config_path is not None:
+        return state.config_path.parent
+    return default_data_dir() / f"demo-{marketplace}"
+
+
+def _emulated_demo(marketplace: str) -> Path:
+    """Start (or find) the marketplace's emulator and write the demo config pointing at it."""
+    import shutil
+
+    from lengow_tui.cli.demo_emulator import MARKETPLACES, demo_config_for, ensure_emulator
+    from lengow_tui.config import write_config
+
+    market = MARKETPLACES[marketplace]
+    folder = _emulated_folder(marketplace)
+    path = state.config_path or folder / "config.toml"
+    try:
+        emulator = ensure_emulator(market, folder)
+    except RuntimeError as exc:
+        fail(str(exc), 1)
+    if emulator.fresh or not path.exists():
+        # A new emulator is a new marketplace world: the demo database starts afresh with it.
+        shutil.rmtree(folder / "data", ignore_errors=True)
+        write_config(path, demo_config_for(market, folder, emulator.url))
+        typer.echo(f"started the {marketplace} emulator at {emulator.url} (pid {emulator.pid}); "
+                   f"stop it with: lengow-tui demo --marketplace {marketplace} --stop")
         typer.echo(f"created demo config {path}")
+    else:
+        typer.echo(f"the {marketplace} emulator is running at {emulator.url}")
+    return path
+
+
+def _run_demo(path: Path, *, orders: int, tui: bool, marketplace: str) -> None:
+    import asyncio
+
+    from lengow_tui.cli import state as cli_state
+    from lengow_tui.sync.run import sync_once
+
     cli_state.config_path = path
     from lengow_tui.cli.common import open_cli_runtime
 
@@ -80,6 +136,7 @@ def demo_cmd(
 
         typer.echo("opening the order desk…  (q quits, ? lists the keys)")
         raise typer.Exit(run_app(runtime))
+    stop_hint = "" if marketplace == "sandbox" else f"  lengow-tui demo --marketplace {marketplace} --stop   (when done)\n"
     typer.echo(
         "\nThe demo is ready. Try:\n  "
         + env_hint
@@ -87,7 +144,8 @@ def demo_cmd(
         "  lengow-tui orders show ID\n"
         "  lengow-tui orders accept ID\n"
         "  lengow-tui sync --once          (delivers the action; run again a few seconds later to see the result)\n"
-        "  lengow-tui export --status waiting_shipment -o orders.csv"
+        "  lengow-tui export --status waiting_shipment -o orders.csv\n"
+        + stop_hint
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -197,3 +198,41 @@ for _kind, _doc in (
     ("refund", "Refund orders, or some lines (--line ID[:QTY[:AMOUNT]]) for a partial refund."),
 ):
     _make_action_command(_kind, _doc)
+
+
+@orders_app.command("document")
+def document_cmd(
+    order: Annotated[str, typer.Argument(help="Order id or marketplace order reference.")],
+    kind: Annotated[Optional[str], typer.Option(
+        "--kind", help="invoice, delivery_slip, shipping_label... (default: every document of the order).")] = None,
+    to: Annotated[Path, typer.Option("--to", help="Directory to save into (files are never overwritten).")] = Path("."),
+) -> None:
+    """Save an order's documents (fetched from the marketplace the first time, then kept)."""
+    import asyncio
+
+    from sqlmodel import select
+
+    from lengow_tui.services.documents import DocumentError, fetch_document, save_document
+    from lengow_tui.store.models import Document
+
+    runtime = open_cli_runtime()
+    found = resolve_orders(runtime, [order], "nothing saved")[0]
+    with runtime.store.read() as session:
+        rows = list(session.exec(select(Document).where(Document.order_id == found.id).order_by(Document.id)))
+    if kind:
+        rows = [r for r in rows if r.kind == kind]
+    if not rows:
+        what = f"no {kind} document" if kind else "no document"
+        fail(f"order {found.marketplace_order_id} has {what} (see 'lengow-tui orders show {found.id}')", 1)
+    failed = False
+    for row in rows:
+        try:
+            fetched = asyncio.run(fetch_document(runtime, row.id))  # type: ignore[arg-type]
+            path = save_document(fetched, to)
+        except DocumentError as exc:
+            failed = True
+            typer.echo(f"document {row.id} ({row.kind}): {exc}", err=True)
+            continue
+        typer.echo(f"saved {row.kind} to {path}")
+    if failed:
+        raise typer.Exit(1)

@@ -280,7 +280,7 @@ def run_auto_accept(runtime: Runtime, channel_name: str, *, now: datetime | None
     # Which statuses each marketplace of the connector allows accept from: the declaration decides,
     # never a hard-coded "waiting_acceptance".
     accept_from: dict[str, frozenset[str]] = {}
-    for declaration in runtime.spec_for(channel).marketplaces:
+    for declaration in runtime.declarations(channel_name).values():
         spec = declaration.action(ActionKind.ACCEPT)
         if spec is not None and spec.allowed_from:
             accept_from[declaration.code] = frozenset(s.value for s in spec.allowed_from)

@@ -112,11 +112,11 @@ class ChannelRunner:
             self._failed(f"connector {config.connector!r} is not installed or failed to load",
                          event="channel_unavailable", count_import=False, record=True)
             return
-        spec = self.runtime.spec_for(config)
-        self.state.interval = import_interval(options.interval, spec)
+        declarations = list(self.runtime.declarations(self.name).values())
+        self.state.interval = import_interval(options.interval, declarations)
         if self.state.interval > options.interval:
             log("poll_interval_raised", logging.WARNING, channel=self.name, requested=options.interval,
-                interval=self.state.interval, min_poll_interval=connector_min_poll(spec),
+                interval=self.state.interval, min_poll_interval=connector_min_poll(declarations),
                 reason="the connector's marketplaces ask not to be polled more often")
         self.state.next_import_at = time.monotonic()
         try:

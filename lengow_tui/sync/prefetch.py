@@ -29,8 +29,8 @@ class PrefetchResult:
 
 def _candidates(runtime: Runtime, channel_name: str, skip: set[int]) -> list[int]:
     channel_id = runtime.channel_id(channel_name)
-    spec = runtime.spec_for(runtime.config.channel(channel_name))
-    available = {(m.code, d.kind.value, s.value) for m in spec.marketplaces for d in m.documents
+    marketplaces = list(runtime.declarations(channel_name).values())
+    available = {(m.code, d.kind.value, s.value) for m in marketplaces for d in m.documents
                  for s in d.available_from}
     with runtime.store.read() as session:
         rows = session.exec(
@@ -42,7 +42,7 @@ def _candidates(runtime: Runtime, channel_name: str, skip: set[int]) -> list[int
             .limit(PER_PASS * 4)
         )
         # A kind the declaration does not list is fetched whatever the status: the marketplace offered it.
-        listed = {(m.code, d.kind.value) for m in spec.marketplaces for d in m.documents}
+        listed = {(m.code, d.kind.value) for m in marketplaces for d in m.documents}
         return [doc_id for doc_id, kind, marketplace, status in rows
                 if doc_id not in skip
                 and ((marketplace, kind) not in listed or (marketplace, kind, status) in available)][:PER_PASS]

@@ -9,6 +9,7 @@ an accept or a shipment should not wait for the next import.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING
 from lengow_tui.store.types import utcnow
 
 if TYPE_CHECKING:
-    from lengow_tui.connector_api import ConnectorSpec
+    from lengow_tui.connector_api import MarketplaceDeclaration
 
 DELIVERY_TICK = 2.0  # seconds between two looks at a channel's due actions
 # After the client could not be built (bad settings, plugin bug), try again after this many seconds,
@@ -24,13 +25,14 @@ DELIVERY_TICK = 2.0  # seconds between two looks at a channel's due actions
 CLIENT_RETRY_FIRST = 5.0
 
 
-def connector_min_poll(spec: ConnectorSpec) -> int:
-    """The largest ``min_poll_interval_seconds`` among the connector's marketplace declarations."""
-    return max((d.min_poll_interval_seconds for d in spec.marketplaces), default=0)
+def connector_min_poll(declarations: Iterable[MarketplaceDeclaration]) -> int:
+    """The largest ``min_poll_interval_seconds`` among a channel's marketplace declarations (static, or
+    fetched and cached for connectors that read them from a platform)."""
+    return max((d.min_poll_interval_seconds for d in declarations), default=0)
 
 
-def import_interval(requested: float, spec: ConnectorSpec) -> float:
-    return max(float(requested), float(connector_min_poll(spec)))
+def import_interval(requested: float, declarations: Iterable[MarketplaceDeclaration]) -> float:
+    return max(float(requested), float(connector_min_poll(declarations)))
 
 
 @dataclass

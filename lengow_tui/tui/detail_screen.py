@@ -129,7 +129,7 @@ class OrderDetailScreen(Screen[None]):
             yield DataTable(id="lines", cursor_type="row", zebra_stripes=True)
             yield Label("Customer", classes="section")
             yield Static(id="parties")
-            yield Label("Documents  (d save · o open)", classes="section")
+            yield Label("Documents  (tab to the list · d save · o open)", classes="section")
             yield DataTable(id="documents", cursor_type="row")
             yield Static(id="no-documents")
             yield Label("History", classes="section")
