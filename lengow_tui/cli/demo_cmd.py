@@ -42,7 +42,7 @@ def demo_cmd(
     orders: Annotated[int, typer.Option("--orders", help="Also generate this many extra orders (scale testing).")] = 0,
     tui: Annotated[bool, typer.Option("--tui/--no-tui", help="Open the order desk afterwards.")] = True,
     marketplace: Annotated[str, typer.Option(
-        "--marketplace", help="sandbox (simulated in-process), or mirakl: the Mirakl connector against its "
+        "--marketplace", help="sandbox (simulated in-process); mirakl or lengow: that connector against its "
                               "emulator, a real HTTP server started in the background.")] = "sandbox",
     stop: Annotated[bool, typer.Option("--stop", help="Stop the background emulator of --marketplace.")] = False,
 ) -> None:

@@ -1,4 +1,4 @@
-"""The demo against a marketplace emulator: ``lengow-tui demo --marketplace mirakl``.
+"""The demo against a marketplace emulator: ``lengow-tui demo --marketplace mirakl|lengow``.
 
 The emulator runs as a background process of its own (a real HTTP server on 127.0.0.1), so that the
 desk, ``lengow-tui sync`` and any other command talk to it over HTTP exactly as they would to the
@@ -28,19 +28,24 @@ class EmulatedMarketplace:
     module: str  # ``python -m`` runs the emulator; it prints its base URL first
     connector: str
     channel: str
-    api_key: str
-    settings: dict[str, Any] = field(default_factory=dict)  # channel settings besides base_url / key
-    key_field: str = "api_key"
-    args: tuple[str, ...] = ()
+    settings: dict[str, Any] = field(default_factory=dict)  # channel settings besides base_url
+    args: tuple[str, ...] = ()  # the emulator's options, credentials included (demo values)
 
 
 MARKETPLACES = {
     "mirakl": EmulatedMarketplace(
         name="mirakl", module="lengow_tui_mirakl.emulator", connector="mirakl", channel="fnac",
-        api_key="demo-mirakl-key", settings={"operator": "fnac_darty"},
+        settings={"api_key": "demo-mirakl-key", "operator": "fnac_darty"},
         # Accepted orders reach "waiting shipment" a few seconds later, as a debit would.
-        args=("--orders", "300", "--seed", "42", "--operator", "fnac_darty", "--debit-delay", "5",
-              "--refund-delay", "20"),
+        args=("--api-key", "demo-mirakl-key", "--orders", "300", "--seed", "42", "--operator", "fnac_darty",
+              "--debit-delay", "5", "--refund-delay", "20"),
+    ),
+    "lengow": EmulatedMarketplace(
+        name="lengow", module="lengow_tui_lengow.emulator", connector="lengow", channel="lengow",
+        settings={"access_token": "demo-lengow-token", "secret": "demo-lengow-secret", "account_id": 4242},
+        # One Lengow account, several marketplaces (Amazon, Cdiscount, ManoMano, Fnac).
+        args=("--access-token", "demo-lengow-token", "--secret", "demo-lengow-secret", "--account-id", "4242",
+              "--orders", "300", "--seed", "42", "--action-delay", "2"),
     ),
 }
 
@@ -76,7 +81,7 @@ def ensure_emulator(market: EmulatedMarketplace, folder: Path) -> RunningEmulato
         return RunningEmulator(known[1], known[0], fresh=False)
     log = (folder / "emulator.log").open("ab")
     process = subprocess.Popen(
-        [sys.executable, "-m", market.module, "--port", "0", "--api-key", market.api_key, *market.args],
+        [sys.executable, "-m", market.module, "--port", "0", *market.args],
         stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
     )
     assert process.stdout is not None
@@ -115,7 +120,6 @@ def demo_config_for(market: EmulatedMarketplace, folder: Path, url: str) -> dict
     config["paths"] = {"data_dir": str(folder / "data"), "log_dir": str(folder / "logs")}
     config["sync"]["interval_seconds"] = 10
     config["channels"] = {market.channel: {
-        "connector": market.connector, "enabled": True, "base_url": url, market.key_field: market.api_key,
-        **market.settings,
+        "connector": market.connector, "enabled": True, "base_url": url, **market.settings,
     }}
     return config
