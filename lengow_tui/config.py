@@ -842,3 +842,93 @@ def _link_no_clobber(tmp: str, path: Path) -> None:
 def init_config_text() -> str:
     """The commented config ``lengow-tui config init`` writes."""
     return render_config(default_config_dict(), CONFIG_COMMENTS, footer=CONFIG_FOOTER)
+
+
+# ----------------------------------------------------------------------------------- plugins.disabled
+
+_TABLE_HEADER = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*(#.*)?$")
+_DISABLED_KEY = re.compile(r"^(\s*)disabled\s*=")
+
+
+def _disabled_assignment(lines: list[str], start: int) -> tuple[int, int] | None:
+    """(first, last) line index of ``disabled = [...]`` inside the table starting after ``start``."""
+    for index in range(start + 1, len(lines)):
+        if _TABLE_HEADER.match(lines[index]) or lines[index].lstrip().startswith("[["):
+            return None
+        if _DISABLED_KEY.match(lines[index]):
+            # The value may span lines: take lines until the text so far parses as TOML.
+            for end in range(index, len(lines)):
+                try:
+                    tomllib.loads("\n".join(lines[index:end + 1]))
+                except tomllib.TOMLDecodeError:
+                    continue
+                return index, end
+            return None
+    return None
+
+
+def set_disabled_plugins(path: Path, names: list[str]) -> Path:
+    """Set ``[plugins] disabled`` of the config file at ``path`` to ``names``, editing the file in place.
+
+    Only the ``disabled = ...`` assignment changes (or is added under ``[plugins]``, or a ``[plugins]``
+    table is appended): the merchant's comments, order and formatting stay. The new text is checked to
+    parse to the same config with only that key changed before it atomically replaces the file (mode
+    kept); a layout this edit cannot handle safely (an inline ``plugins = {...}`` table, a dotted
+    ``plugins.disabled`` key) raises :class:`ConfigError` asking for a hand edit. A missing file is
+    created as ``config init`` would, with ``names`` disabled.
+    """
+    import tomli_w
+
+    path = Path(path).expanduser()
+    # One line, e.g. disabled = ["acme", "other"] (tomli-w would spread a list over several lines).
+    value = "disabled = [" + ", ".join(tomli_w.dumps({"k": n})[4:].strip() for n in names) + "]"
+    if not path.exists():
+        config = default_config_dict()
+        config["plugins"] = {"disabled": list(names)}
+        return write_config(path, render_config(config, CONFIG_COMMENTS, footer=CONFIG_FOOTER))
+    text = path.read_text(encoding="utf-8")
+    try:
+        before = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _syntax_error(exc, path, text) from None
+    newline = "\r\n" if "\r\n" in text else "\n"
+    lines = text.splitlines()
+    header = next((i for i, line in enumerate(lines)
+                   if (m := _TABLE_HEADER.match(line)) and m.group(1).replace(" ", "") == "plugins"), None)
+    if header is None:
+        if "plugins" in before:
+            raise ConfigError("plugins are configured in a form this command cannot edit safely; set "
+                              f"disabled = {list(names)!r} under [plugins] by hand", path=path, key="plugins.disabled")
+        lines += ([""] if lines and lines[-1].strip() else []) + ["[plugins]", value]
+    else:
+        span = _disabled_assignment(lines, header)
+        if span is None:
+            lines.insert(header + 1, value)
+        else:
+            first, last = span
+            indent = _DISABLED_KEY.match(lines[first]).group(1)  # type: ignore[union-attr]
+            comment = re.search(r"\]\s*(#.*)$", lines[last])  # keep a comment after the value
+            lines[first:last + 1] = [indent + value + (f"  {comment.group(1)}" if comment else "")]
+    new_text = newline.join(lines) + newline
+    expected = dict(before)
+    expected["plugins"] = {**before.get("plugins", {}), "disabled": list(names)}
+    try:
+        if tomllib.loads(new_text) != expected:
+            raise ValueError
+    except (tomllib.TOMLDecodeError, ValueError):
+        raise ConfigError("could not edit plugins.disabled safely; set it by hand", path=path,
+                          key="plugins.disabled") from None
+    mode = path.stat().st_mode & 0o777
+    fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".toml.tmp", dir=path.parent)
+    try:
+        os.chmod(tmp, mode)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(new_text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path

@@ -23,15 +23,21 @@ Environment:
     Any other non-empty value is read as a comma-separated list of entry-point names to skip.
 ``LENGOW_TUI_STRICT_PLUGINS``
     ``1``: re-raise the first plugin failure instead of recording it (for plugin authors' CI).
+``LENGOW_TUI_TRACE_PLUGINS``
+    ``1``: log every hook call and every ``MarketplaceClient`` method call, with its duration and
+    outcome, to the logger ``lengow_tui.plugins.trace`` (``lengow-tui --trace-plugins`` sets it and
+    prints them on stderr). Arguments are never logged: they may hold secrets or personal data.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
+import time
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pluggy
@@ -44,20 +50,27 @@ __all__ = [
     "DISABLE_ENV",
     "FIRST_PARTY_DISTRIBUTION",
     "STRICT_ENV",
+    "TRACE_ENV",
+    "InstalledPlugin",
     "LoadedConnector",
     "PluginFailure",
     "PluginLoadError",
     "Registry",
     "UnknownConnectorError",
     "get_registry",
+    "installed_plugins",
     "is_first_party",
     "load_registry",
     "reset_registry_cache",
+    "trace_enabled",
 ]
 
 FIRST_PARTY_DISTRIBUTION = "lengow-tui"
 DISABLE_ENV = "LENGOW_TUI_DISABLE_PLUGINS"
 STRICT_ENV = "LENGOW_TUI_STRICT_PLUGINS"
+TRACE_ENV = "LENGOW_TUI_TRACE_PLUGINS"
+
+trace_log = logging.getLogger("lengow_tui.plugins.trace")
 
 _TRUE = {"1", "true", "yes", "on", "all"}
 _FALSE = {"", "0", "false", "no", "off"}
@@ -185,6 +198,11 @@ def _strict() -> bool:
     return os.environ.get(STRICT_ENV, "").strip().lower() in _TRUE
 
 
+def trace_enabled() -> bool:
+    """Is plugin tracing on (``LENGOW_TUI_TRACE_PLUGINS=1``)?"""
+    return os.environ.get(TRACE_ENV, "").strip().lower() in _TRUE
+
+
 def _env_disabled() -> tuple[bool, set[str]]:
     """(disable every third-party plugin?, entry-point names to skip)."""
     raw = os.environ.get(DISABLE_ENV, "").strip()
@@ -214,6 +232,23 @@ class _Loader:
         self.pm = pluggy.PluginManager(PROJECT)
         self.pm.add_hookspecs(ConnectorHooks)
         self.strict = _strict()
+        self.trace = trace_enabled()
+        if self.trace:
+            # Hooks the host calls through pluggy (pm.hook.<name>(...)); register_connectors is called
+            # implementation by implementation in collect(), which traces it itself.
+            starts: dict[str, float] = {}
+
+            def before(hook_name: str, impls: Any, kwargs: Any) -> None:
+                starts[hook_name] = time.perf_counter()
+                trace_log.debug("hook %s: calling %d implementation(s)", hook_name, len(impls))
+
+            def after(outcome: Any, hook_name: str, impls: Any, kwargs: Any) -> None:
+                elapsed = (time.perf_counter() - starts.pop(hook_name, time.perf_counter())) * 1000
+                failed = outcome.exception is not None
+                trace_log.debug("hook %s: %s in %.1f ms", hook_name,
+                                f"raised {type(outcome.exception).__name__}" if failed else "returned", elapsed)
+
+            self.pm.add_hookcall_monitoring(before, after)
         self.failures: list[PluginFailure] = []
         self.by_pm_name: dict[str, _Candidate] = {}
 
@@ -288,11 +323,20 @@ class _Loader:
                 self.fail(who, "hook",
                           "register_connectors must be a plain hook implementation, not a wrapper")
                 continue
+            started = time.perf_counter()
             try:
                 result = impl.function()
             except (Exception, SystemExit) as exc:
+                if self.trace:
+                    trace_log.debug("hook register_connectors of plugin %s: raised %s in %.1f ms", who.plugin,
+                                    type(exc).__name__, (time.perf_counter() - started) * 1000)
                 self.fail(who, "hook", f"register_connectors raised {_error_text(exc)}", exc=exc)
                 continue
+            if self.trace:
+                count = len(result) if isinstance(result, (list, tuple)) else type(result).__name__
+                trace_log.debug("hook register_connectors of plugin %s (%s %s): returned %s in %.1f ms",
+                                who.plugin, who.distribution, who.version, count,
+                                (time.perf_counter() - started) * 1000)
             if isinstance(result, ConnectorSpec):
                 self.fail(who, "validation",
                           "register_connectors returned a single ConnectorSpec; return a list of them",
@@ -434,7 +478,31 @@ def load_registry(
 
     found = loader.collect()
     connectors = loader.resolve(found)
+    if loader.trace:
+        connectors = {name: replace(c, spec=traced_spec(c.spec)) for name, c in connectors.items()}
     return Registry(connectors=connectors, failures=loader.failures, disabled=sorted(set(skipped)))
+
+
+@dataclass(frozen=True)
+class InstalledPlugin:
+    """An entry point of the ``lengow_tui`` group, read from package metadata without importing it."""
+
+    name: str
+    value: str  # the module (or module:object) it names
+    distribution: str
+    version: str
+
+    @property
+    def first_party(self) -> bool:
+        return is_first_party(self.distribution)
+
+
+def installed_plugins() -> list[InstalledPlugin]:
+    """Every installed plugin, by name. Imports no plugin: works even when one crashes on import."""
+    from importlib.metadata import entry_points
+
+    found = [InstalledPlugin(ep.name, ep.value, *_ep_dist(ep)) for ep in entry_points(group=ENTRY_POINT_GROUP)]
+    return sorted(found, key=lambda p: (p.name, p.distribution))
 
 
 def _ep_dist(ep: Any) -> tuple[str, str]:
@@ -469,3 +537,90 @@ def reset_registry_cache() -> None:
     global _cache
     with _cache_lock:
         _cache = None
+
+
+# --------------------------------------------------------------------------------------------------
+# Tracing (LENGOW_TUI_TRACE_PLUGINS=1)
+
+
+def traced_spec(spec: ConnectorSpec) -> ConnectorSpec:
+    """``spec`` whose ``client_factory`` builds clients that log every call (see :class:`_TracedClient`)."""
+    factory = spec.client_factory
+
+    def traced_factory(ctx: Any) -> Any:
+        started = time.perf_counter()
+        client = factory(ctx)
+        trace_log.debug("connector %s, channel %s: client built in %.1f ms", spec.name, ctx.channel,
+                        (time.perf_counter() - started) * 1000)
+        return _traced_client(client, spec.name, ctx.channel)
+
+    return replace(spec, client_factory=traced_factory)
+
+
+def _traced_client(inner: Any, connector: str, channel: str) -> Any:
+    from lengow_tui.connector_api.client import MarketplaceClient
+
+    class _TracedClient(MarketplaceClient):
+        """Logs each call: method, connector, channel, duration and outcome -- never the arguments or
+        results themselves (orders hold personal data; configs hold secrets). Everything else is the
+        wrapped client's."""
+
+        def __getattr__(self, name: str) -> Any:  # connector-specific attributes (tests use them)
+            return getattr(inner, name)
+
+        def _log(self, method: str, started: float, outcome: str) -> None:
+            trace_log.debug("connector %s, channel %s: %s -> %s in %.1f ms", connector, channel, method, outcome,
+                            (time.perf_counter() - started) * 1000)
+
+        async def _call(self, method: str, describe: Any, *args: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                result = await getattr(inner, method)(*args)
+            except BaseException as exc:
+                self._log(method, started, f"raised {type(exc).__name__}")
+                raise
+            self._log(method, started, describe(result))
+            return result
+
+        async def check(self) -> Any:
+            return await self._call("check", lambda r: "ok" if getattr(r, "ok", False) else "not ok")
+
+        async def fetch_orders(self, cursor: str | None) -> Any:  # type: ignore[override]
+            started = time.perf_counter()
+            pages = orders = 0
+            try:
+                async for page in inner.fetch_orders(cursor):
+                    pages += 1
+                    orders += len(page.orders)
+                    self._log(f"fetch_orders page {pages}", started, f"{len(page.orders)} order(s)")
+                    yield page
+            except BaseException as exc:
+                self._log("fetch_orders", started, f"raised {type(exc).__name__} after {pages} page(s)")
+                raise
+            self._log("fetch_orders", started, f"done: {pages} page(s), {orders} order(s)")
+
+        async def get_order(self, marketplace: str, order_id: str) -> Any:
+            return await self._call("get_order", lambda r: "not found" if r is None else "found",
+                                    marketplace, order_id)
+
+        async def perform(self, request: Any) -> Any:
+            kind = str(getattr(request, "kind", "?"))
+            return await self._call("perform", lambda r: f"{kind}: {getattr(r, 'outcome', r)}", request)
+
+        async def poll(self, handle: str) -> Any:
+            return await self._call("poll", lambda r: str(getattr(r, "outcome", r)), handle)
+
+        async def fetch_marketplaces(self) -> Any:
+            return await self._call("fetch_marketplaces", lambda r: f"{len(r)} marketplace(s)")
+
+        async def list_documents(self, marketplace: str, order_id: str) -> Any:
+            return await self._call("list_documents", lambda r: f"{len(r)} document(s)", marketplace, order_id)
+
+        async def fetch_document(self, marketplace: str, order_id: str, document: Any) -> Any:
+            return await self._call("fetch_document", lambda r: f"{len(getattr(r, 'data', b''))} bytes",
+                                    marketplace, order_id, document)
+
+        async def aclose(self) -> None:
+            await self._call("aclose", lambda r: "closed")
+
+    return _TracedClient()

@@ -138,3 +138,21 @@ def test_per_line_selection_and_partial_refund():
 def test_control_characters_in_arguments_are_refused():
     result = validate_action(DECL, facts(S.WAITING_SHIPMENT), "ship", {"carrier": "UPS", "carrier_name": "x\x1b[31m"})
     assert result.problems[0].field == "carrier_name" and "control characters" in result.problems[0].message
+
+
+def test_reconciliation_sees_an_action_s_effect_in_later_statuses():
+    from lengow_tui.domain.statuses import shows_effect
+
+    S = Status
+    assert shows_effect(S.ACCEPTED, S.ACCEPTED)
+    assert shows_effect(S.ACCEPTED, S.WAITING_SHIPMENT) and shows_effect(S.ACCEPTED, S.SHIPPED)
+    assert not shows_effect(S.ACCEPTED, S.WAITING_ACCEPTANCE) and not shows_effect(S.ACCEPTED, S.NEW)
+    assert not shows_effect(S.ACCEPTED, S.CANCELED) and not shows_effect(S.SHIPPED, S.CANCELED)
+    assert shows_effect(S.SHIPPED, S.CLOSED) and not shows_effect(S.SHIPPED, S.WAITING_SHIPMENT)
+    assert shows_effect(S.REFUNDING, S.REFUNDED) and shows_effect(S.REFUNDING, S.PARTIAL_REFUNDED)
+    assert not shows_effect(S.REFUNDING, S.SHIPPED)
+    assert shows_effect(S.REFUSED, S.REFUSED) and shows_effect(S.REFUSED, S.CANCELED)
+    assert not shows_effect(S.REFUSED, S.ACCEPTED)
+    assert shows_effect(S.TO_PICKUP, S.PICKUP_COMPLETED) and not shows_effect(S.TO_PICKUP, S.SHIPPED)
+    assert not shows_effect(S.ACCEPTED, None)
+    assert shows_effect(S.ACCEPTED, S.PICKUP_TO_PREPARE)  # accepting a pick-up order leads there

@@ -33,6 +33,7 @@ from lengow_tui.plugins import (
     Registry,
     UnknownConnectorError,
     get_registry,
+    installed_plugins,
     load_registry,
     reset_registry_cache,
 )
@@ -53,7 +54,10 @@ FAKE_DISTRIBUTIONS: dict[str, tuple[str, str, str]] = {
     "lengow-tui-fx-impostor": ("fximpostor", "lengow_tui_fx_impostor", "lengow_tui_fx_impostor.py"),
 }
 FAKE_MODULES = [value.split(":")[0] for _, value, _ in FAKE_DISTRIBUTIONS.values()]
-THIRD_PARTY_PLUGINS = {ep for ep, _, _ in FAKE_DISTRIBUTIONS.values()}
+# Third-party plugins really installed here count too, e.g. the connector template that CI installs
+# (pip install -e examples/connector-template).
+THIRD_PARTY_PLUGINS = {ep for ep, _, _ in FAKE_DISTRIBUTIONS.values()} | {
+    p.name for p in installed_plugins() if not p.first_party}
 FIRST_PARTY_PLUGINS = {"sandbox", "mirakl", "lengow"}  # shipped in this distribution, same entry-point group
 
 

@@ -51,9 +51,17 @@ def _root(
     no_mouse: Annotated[bool, typer.Option("--no-mouse", help="Ignore the mouse (keyboard only).")] = False,
     no_sync: Annotated[bool, typer.Option("--no-sync", help="Do not run the sync engine in the background.")] = False,
     ascii_only: Annotated[bool, typer.Option("--ascii", help="Draw with ASCII characters only.")] = False,
+    trace_plugins: Annotated[
+        bool, typer.Option("--trace-plugins", help="Log every plugin hook call and connector call (with timings, "
+                                                   "never arguments) on stderr; same as LENGOW_TUI_TRACE_PLUGINS=1.")
+    ] = False,
 ) -> None:
     """Without a command: open the order desk (needs a config; try 'lengow-tui demo')."""
     state.config_path = config
+    if trace_plugins:
+        from lengow_tui.cli.plugins_cmd import enable_trace
+
+        enable_trace()
     if ctx.invoked_subcommand is None:
         from lengow_tui.config import default_config_path
 

@@ -1,10 +1,15 @@
 """``lengow-tui plugins``: the installed connector plugins, what they declare, and which ones failed.
 
+``plugins`` / ``plugins list``: every connector, failed and disabled plugin. ``plugins info NAME``: one
+connector (or plugin) in full. ``plugins disable NAME`` / ``plugins enable NAME``: edit the config's
+``[plugins] disabled`` in place (comments and layout kept); they import no plugin, so a plugin that
+crashes on import can still be disabled.
+
 Plugins named in the config's ``plugins.disabled`` (and, for third-party ones, all of them with
 ``LENGOW_TUI_DISABLE_PLUGINS=1``) are not loaded and are listed as disabled.
 
-Loads the plugins (importing their modules, calling ``register_connectors``) but never builds a client:
-no network I/O. Exits 0 even when plugins failed; they are listed under "Failed plugins".
+Listing loads the plugins (importing their modules, calling ``register_connectors``) but never builds a
+client: no network I/O. Exits 0 even when plugins failed; they are listed under "Failed plugins".
 """
 
 from __future__ import annotations
@@ -17,7 +22,9 @@ import typer
 from lengow_tui.cli import app, state
 
 if TYPE_CHECKING:
-    from lengow_tui.plugins import Registry
+    from pathlib import Path
+
+    from lengow_tui.plugins import InstalledPlugin, Registry
 
 plugins_app = typer.Typer(
     invoke_without_command=True,
@@ -201,3 +208,176 @@ def _choices_text(choices: list[dict[str, Any]], limit: int = MAX_CHOICES) -> st
     if len(choices) > limit:
         shown.append(f"... (+{len(choices) - limit} more)")
     return ", ".join(shown)
+
+
+# --------------------------------------------------------------------------------------------------
+# plugins info / disable / enable
+
+
+def enable_trace() -> None:
+    """``--trace-plugins``: switch tracing on for this process and its children, printed on stderr."""
+    import logging
+    import os
+    import sys
+
+    from lengow_tui.plugins import TRACE_ENV, reset_registry_cache, trace_log
+
+    os.environ[TRACE_ENV] = "1"  # the daemon's workers and `sync` subprocesses inherit it
+    reset_registry_cache()  # a registry loaded before now would not trace
+    if not any(getattr(h, "_lengow_trace", False) for h in trace_log.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("trace: %(message)s"))
+        handler._lengow_trace = True  # type: ignore[attr-defined]
+        trace_log.addHandler(handler)
+    trace_log.setLevel(logging.DEBUG)
+
+
+def _config_path() -> Path:
+    from lengow_tui.config import default_config_path
+
+    return state.config_path or default_config_path()
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _resolve_plugin(name: str) -> tuple[InstalledPlugin | None, list[InstalledPlugin]]:
+    """The installed plugin called ``name``; failing that, the plugin that provides connector ``name``."""
+    from lengow_tui.plugins import installed_plugins, load_registry
+
+    plugins = installed_plugins()
+    for plugin in plugins:
+        if plugin.name == name:
+            return plugin, plugins
+    # Maybe a connector name: only now import plugins (each in isolation) to learn who provides it.
+    loaded = load_registry().connectors.get(name)
+    if loaded is not None:
+        return next((p for p in plugins if p.name == loaded.plugin), None), plugins
+    return None, plugins
+
+
+def _unknown(name: str, plugins: list[InstalledPlugin]) -> None:
+    known = ", ".join(sorted({p.name for p in plugins})) or "none"
+    _fail(f"no installed plugin or connector is called {name!r} (installed plugins: {known}); "
+          "see `lengow-tui plugins`")
+
+
+@plugins_app.command("disable")
+def disable_cmd(name: Annotated[str, typer.Argument(help="Plugin (entry point) or connector name.")]) -> None:
+    """Stop loading a plugin: adds it to [plugins] disabled in the config file (comments are kept)."""
+    from lengow_tui.config import ConfigError, load_config, set_disabled_plugins
+
+    plugin, plugins = _resolve_plugin(name)
+    if plugin is None:
+        _unknown(name, plugins)
+        return
+    path = _config_path()
+    try:
+        current = list(load_config(path if path.exists() else None).disabled_plugins) if path.exists() else []
+    except ConfigError as exc:
+        _fail(f"cannot read the config: {exc}")
+        return
+    if plugin.name in current:
+        typer.echo(f"plugin {plugin.name} is already disabled in {path}")
+        return
+    try:
+        set_disabled_plugins(path, current + [plugin.name])
+    except ConfigError as exc:
+        _fail(str(exc))
+    what = f"plugin {plugin.name}" + (f" (which provides connector {name})" if name != plugin.name else "")
+    typer.echo(f"disabled {what} in {path}")
+    if plugin.first_party:
+        typer.echo("note: it is a built-in connector; channels using it stop syncing until it is enabled again")
+
+
+@plugins_app.command("enable")
+def enable_cmd(name: Annotated[str, typer.Argument(help="Plugin (entry point) or connector name.")]) -> None:
+    """Load a plugin again: removes it from [plugins] disabled in the config file."""
+    from lengow_tui.config import ConfigError, load_config, set_disabled_plugins
+    from lengow_tui.plugins import DISABLE_ENV, _env_disabled, installed_plugins
+
+    path = _config_path()
+    try:
+        current = list(load_config(path).disabled_plugins) if path.exists() else []
+    except ConfigError as exc:
+        _fail(f"cannot read the config: {exc}")
+        return
+    plugins = installed_plugins()
+    if name not in current:
+        plugin = next((p for p in plugins if p.name == name), None)
+        if plugin is None:
+            _unknown(name, plugins)
+            return
+        typer.echo(f"plugin {name} is not disabled in {path}")
+    else:
+        try:
+            set_disabled_plugins(path, [n for n in current if n != name])
+        except ConfigError as exc:
+            _fail(str(exc))
+        typer.echo(f"enabled plugin {name} in {path}")
+        if not any(p.name == name for p in plugins):
+            typer.echo(f"note: no plugin called {name} is installed")
+    all_off, skipped = _env_disabled()
+    plugin = next((p for p in plugins if p.name == name), None)
+    if name in skipped or (all_off and plugin is not None and not plugin.first_party):
+        typer.echo(f"note: {DISABLE_ENV} still keeps it from loading in this environment")
+
+
+@plugins_app.command("info")
+def info_cmd(name: Annotated[str, typer.Argument(help="Connector or plugin (entry point) name.")],
+             as_json: JsonOption = False) -> None:
+    """Everything about one connector or plugin: origin, config fields, marketplaces, failures."""
+    from lengow_tui.plugin_report import connector_to_dict, failure_to_dict
+    from lengow_tui.plugins import installed_plugins, load_registry
+
+    disabled = _disabled_in_config()
+    registry = load_registry(disabled=disabled)
+    plugins = installed_plugins()
+    loaded = registry.connectors.get(name)
+    plugin_name = loaded.plugin if loaded else name
+    entry = next((p for p in plugins if p.name == plugin_name), None)
+    connectors = [c for c in registry.connectors.values() if c.plugin == plugin_name] if loaded is None \
+        else [loaded]
+    failures = [f for f in registry.failures if f.plugin == plugin_name or (f.connector and f.connector == name)]
+    if entry is None and not connectors and not failures:
+        _unknown(name, plugins)
+        return
+    status = ("disabled" if plugin_name in registry.disabled else
+              "failed" if failures and not connectors else "loaded")
+    doc: dict[str, Any] = {
+        "name": name,
+        "plugin": plugin_name,
+        "status": status,
+        "entry_point": entry.value if entry else None,
+        "distribution": entry.distribution if entry else (connectors[0].distribution if connectors else None),
+        "version": entry.version if entry else (connectors[0].version if connectors else None),
+        "first_party": entry.first_party if entry else bool(connectors and connectors[0].first_party),
+        "disabled_by": ("config" if plugin_name in disabled else "environment") if status == "disabled" else None,
+        "connectors": [connector_to_dict(c) for c in connectors],
+        "failures": [failure_to_dict(f) for f in failures],
+    }
+    if as_json:
+        typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        return
+    out = [f"plugin {plugin_name}: {status}"
+           + (f" (by the {doc['disabled_by']}; `lengow-tui plugins enable {plugin_name}`)"
+              if doc["disabled_by"] == "config" else
+              " (LENGOW_TUI_DISABLE_PLUGINS)" if doc["disabled_by"] else "")]
+    if entry is not None:
+        origin = "built-in" if entry.first_party else "third-party"
+        out.append(f"  from {entry.distribution} {entry.version} ({origin}), entry point {entry.name} = {entry.value}")
+    out.append("")
+    for connector in doc["connectors"]:
+        _connector_text(connector, out)
+        out.append("")
+    if failures:
+        out.append("Failures:")
+        for failure in doc["failures"]:
+            subject = f"  {failure['stage']}" + (f" (connector {failure['connector']})" if failure["connector"] else "")
+            out.append(subject + ":")
+            out.extend(f"      {part}" for part in _split_error(failure["stage"], failure["error"]))
+    typer.echo("\n".join(out).rstrip("\n") + "\n", nl=False)
+    if status == "failed":
+        raise typer.Exit(1)

@@ -55,6 +55,12 @@ from lengow_tui.domain import (
 )
 from lengow_tui.domain.declarations import when_argument, when_order
 
+# Documentation only: these enums live in the domain package (shared with the host), which states no
+# docstring for them; connector authors read them here.
+ActionKind.__doc__ = "A merchant action: accept, refuse, ship, cancel or refund."
+DocumentKind.__doc__ = ("A kind of order document: invoice, credit note, delivery slip, packing slip, "
+                        "shipping label, return note, other.")
+
 __all__ = [
     "parse_retry_after",
     "API_VERSION",

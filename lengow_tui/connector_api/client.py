@@ -54,9 +54,11 @@ class MarketplaceClient(ABC):
         raise NotImplementedError
 
     async def list_documents(self, marketplace: str, order_id: str) -> Sequence[RemoteDocument]:
+        """The documents the marketplace offers for this order now (metadata only). Default: none."""
         return ()
 
     async def fetch_document(self, marketplace: str, order_id: str, document: RemoteDocument) -> DocumentContent:
+        """The content of one document listed by ``list_documents``; raise ``ConnectorError`` if it is gone."""
         raise NotImplementedError(f"document {document.kind} is not available from this connector")
 
     async def aclose(self) -> None:

@@ -20,6 +20,8 @@ API_VERSION = 1
 """The connector API version this host implements. See docs/connector-api.md for what it promises."""
 
 SUPPORTED_API_VERSIONS = frozenset({1})
+"""The ``ConnectorSpec.api_version`` values this host loads (the current one and, during a transition,
+the previous one)."""
 
 _SLUG = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _SECRET_HINT = re.compile(r"(secret|password|passwd|token|api_key|apikey|private)", re.I)
@@ -75,6 +77,7 @@ class ConnectorSpec:
     docs_url: str = ""
 
     def marketplace(self, code: str) -> MarketplaceDeclaration | None:
+        """The declaration of marketplace ``code``, or ``None``."""
         for declaration in self.marketplaces:
             if declaration.code == code:
                 return declaration

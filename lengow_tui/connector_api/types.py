@@ -17,6 +17,8 @@ from lengow_tui.domain import ActionKind, DocumentKind, LineSelection
 
 @dataclass(frozen=True)
 class RemoteLine:
+    """One line of an order: a product, its quantity and its total (taxes included) in cents."""
+
     line_id: str
     sku: str
     title: str
@@ -27,6 +29,8 @@ class RemoteLine:
 
 
 class PartyRole(StrEnum):
+    """Who a :class:`RemoteParty` is on the order: the buyer, the billing or the shipping address."""
+
     BUYER = "buyer"
     BILLING = "billing"
     SHIPPING = "shipping"
@@ -51,6 +55,8 @@ class RemoteParty:
 
 @dataclass(frozen=True)
 class RemoteTracking:
+    """The shipment of an order: carrier, tracking number and URL, when it left."""
+
     carrier_code: str = ""
     carrier_name: str = ""
     tracking_number: str = ""
@@ -117,6 +123,8 @@ class ActionRequest:
 
 
 class ActionOutcome(StrEnum):
+    """What happened to an action; decides what the host does next (see docs/connector-guide.md)."""
+
     APPLIED = "applied"  # the marketplace accepted it
     ALREADY_APPLIED = "already_applied"  # it was applied before (a replay); nothing new happened
     REJECTED = "rejected"  # terminal: the marketplace refused, ``message`` says why
@@ -129,6 +137,12 @@ class ActionOutcome(StrEnum):
 
 @dataclass(frozen=True)
 class ActionResult:
+    """The answer of ``perform``/``poll``. Build it with the class methods (``ActionResult.applied()``...).
+
+    ``retry_after`` (seconds) goes with ``rate_limited`` and optionally ``retryable``; ``handle`` with
+    ``pending``. ``message`` is shown to the merchant: no secrets, no customer data.
+    """
+
     outcome: ActionOutcome
     message: str = ""
     retry_after: float | None = None
@@ -136,38 +150,47 @@ class ActionResult:
 
     @classmethod
     def applied(cls, message: str = "") -> ActionResult:
+        """The marketplace accepted the action."""
         return cls(ActionOutcome.APPLIED, message)
 
     @classmethod
     def already_applied(cls, message: str = "") -> ActionResult:
+        """A replay: the marketplace had applied this action before; nothing new happened."""
         return cls(ActionOutcome.ALREADY_APPLIED, message)
 
     @classmethod
     def rejected(cls, message: str) -> ActionResult:
+        """Refused for good (wrong state, invalid data); ``message`` tells the merchant why."""
         return cls(ActionOutcome.REJECTED, message)
 
     @classmethod
     def retryable(cls, message: str, retry_after: float | None = None) -> ActionResult:
+        """A transient failure (5xx, nothing sent); the host retries with backoff."""
         return cls(ActionOutcome.RETRYABLE, message, retry_after=retry_after)
 
     @classmethod
     def rate_limited(cls, retry_after: float, message: str = "rate limited") -> ActionResult:
+        """The marketplace asked to slow down: retry after ``retry_after`` seconds."""
         return cls(ActionOutcome.RATE_LIMITED, message, retry_after=retry_after)
 
     @classmethod
     def ambiguous(cls, message: str) -> ActionResult:
+        """It may or may not have been applied; the host re-reads the order before any resend."""
         return cls(ActionOutcome.AMBIGUOUS, message)
 
     @classmethod
     def pending(cls, handle: str, message: str = "") -> ActionResult:
+        """Accepted for asynchronous processing; the host calls ``poll(handle)`` until final."""
         return cls(ActionOutcome.PENDING, message, handle=handle)
 
     @classmethod
     def not_supported(cls, message: str) -> ActionResult:
+        """The connector does not implement this action (answer it without any HTTP call)."""
         return cls(ActionOutcome.NOT_SUPPORTED, message)
 
     @property
     def final(self) -> bool:
+        """True for outcomes that end the action (applied, already applied, rejected, not supported)."""
         return self.outcome in (
             ActionOutcome.APPLIED,
             ActionOutcome.ALREADY_APPLIED,
@@ -178,6 +201,8 @@ class ActionResult:
 
 @dataclass(frozen=True)
 class DocumentContent:
+    """The bytes of a document, as ``fetch_document`` returns them."""
+
     filename: str
     content_type: str
     data: bytes

@@ -144,3 +144,26 @@ def aggregate_line_statuses(line_statuses: Iterable[Status]) -> Status | None:
     if any(s in _REFUNDED for s in live):
         return Status.PARTIAL_REFUNDED
     return min(live, key=lambda s: _PROGRESS[s])
+
+
+def shows_effect(result_status: Status, status: Status | None) -> bool:
+    """Whether an order now in ``status`` shows the effect of an action whose declared result is
+    ``result_status`` — the status itself, or one the marketplace can only have reached through it.
+
+    Reconciliation (is it safe to send again?) asks this: an accepted order may already be waiting for
+    shipment when it is re-read, a refunded line may already be paid. Stopped statuses only follow
+    themselves: a cancelled order does not show that a shipment went through.
+    """
+    if status is None:
+        return False
+    if status == result_status:
+        return True
+    if result_status in _STOPPED or status in _STOPPED:
+        return status in _STOPPED and result_status in _STOPPED and status == Status.CANCELED
+    if result_status in (Status.REFUNDING, Status.TO_REFUND, Status.PARTIAL_REFUNDED, Status.REFUNDED):
+        return status in (Status.REFUNDING, Status.PARTIAL_REFUNDED, Status.REFUNDED)
+    shipping = {Status.WAITING_SHIPMENT, Status.SHIPPED}
+    pickup = {Status.PICKUP_TO_PREPARE, Status.TO_PICKUP, Status.PICKUP_COMPLETED}
+    if (result_status in shipping and status in pickup) or (result_status in pickup and status in shipping):
+        return False  # the pick-up path and the shipping path do not follow each other
+    return _PROGRESS.get(status, -1) > _PROGRESS.get(result_status, 99)

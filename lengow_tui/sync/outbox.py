@@ -24,6 +24,7 @@ from lengow_tui.connector_api import (
     RateLimitedError,
 )
 from lengow_tui.domain import ActionKind, LineSelection
+from lengow_tui.domain.statuses import shows_effect
 from lengow_tui.store.models import Action, ActionAttempt, Order, OrderEvent
 from lengow_tui.store.types import utcnow
 from lengow_tui.sync.rate_gate import close_gate, gate_delay
@@ -160,7 +161,8 @@ async def _reconcile(runtime: Runtime, channel_name: str, client: MarketplaceCli
     if spec is None or spec.result_status is None:
         return False
     status = declaration.status_map.resolve(remote.raw_status, [l.raw_status for l in remote.lines])
-    return status == spec.result_status
+    # The result status itself, or a later one (an accepted order may already await shipment).
+    return shows_effect(spec.result_status, status)
 
 
 async def _refresh_order(runtime: Runtime, channel_name: str, client: MarketplaceClient, order: Order) -> None:

@@ -281,10 +281,12 @@ async def test_wrong_state_and_unknown_orders_are_rejected_with_a_message(tmp_pa
     assert result.outcome == ActionOutcome.REJECTED and "SHIPPING" in result.message
     result = await client.perform(ActionRequest("x2", ActionKind.ACCEPT, "mirakl_sandbox", "NOPE-1"))
     assert result.outcome == ActionOutcome.REJECTED and "not found" in result.message
+    assert [a.state for a in client.world.received_actions()] == ["rejected"] * 2
+    # An action the marketplace does not have is refused before any call, as not supported.
     amazon = first(orders, "amazon_sandbox", Status.WAITING_SHIPMENT)
     result = await client.perform(ActionRequest("x3", ActionKind.ACCEPT, amazon.marketplace, amazon.order_id))
-    assert result.outcome == ActionOutcome.REJECTED
-    assert [a.state for a in client.world.received_actions()] == ["rejected"] * 3
+    assert result.outcome == ActionOutcome.NOT_SUPPORTED and "no accept operation" in result.message
+    assert len(client.world.received_actions()) == 2
 
 
 async def test_a_replayed_action_is_never_applied_twice(tmp_path: Path, clock: FakeClock) -> None:

@@ -21,6 +21,7 @@ from lengow_tui.connector_api import (
     RemoteDocument,
     RemoteOrder,
 )
+from lengow_tui_sandbox.declarations import declaration as find_declaration
 from lengow_tui_sandbox.remote import document_for, document_specs, documents, render_document, to_remote
 from lengow_tui_sandbox.settings import Settings
 from lengow_tui_sandbox.world import World
@@ -92,6 +93,11 @@ class SandboxClient(MarketplaceClient):
         return None if order is None else to_remote(order)
 
     async def perform(self, request: ActionRequest) -> ActionResult:
+        declaration = find_declaration(request.marketplace)
+        if declaration is None or declaration.action(request.kind) is None:
+            # Not something this marketplace does at all: said before any call, as the API asks.
+            name = declaration.name if declaration else request.marketplace
+            return ActionResult.not_supported(f"{name} has no {request.kind} operation")
         problem = self._config_problem()
         if problem:  # fixable by the merchant: keep the action, don't lose it as rejected
             return ActionResult.retryable(problem, retry_after=60)

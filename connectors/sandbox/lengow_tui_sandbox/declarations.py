@@ -103,7 +103,7 @@ MIRAKL = MarketplaceDeclaration(
                    help="Cancel the whole order (OR29)."),
         ActionSpec(
             ActionKind.REFUND, frozenset({S.SHIPPED, S.CLOSED, S.TO_REFUND, S.PARTIAL_REFUNDED}),
-            per_line=True, partial=True, result_status=S.REFUNDED,
+            per_line=True, partial=True, result_status=S.REFUNDING,
             arguments=(
                 ArgumentSpec("reason", "Refund reason", ArgType.CHOICE, required=True,
                              valid_values=MIRAKL_REFUND_REASONS, accept_free_values=False),
@@ -319,7 +319,7 @@ PICKUP = MarketplaceDeclaration(
         ActionSpec(
             ActionKind.REFUND,
             frozenset({S.SHIPPED, S.CLOSED, S.PICKUP_COMPLETED, S.TO_REFUND, S.PARTIAL_REFUNDED}),
-            per_line=True, partial=True, result_status=S.REFUNDED,
+            per_line=True, partial=True, result_status=S.REFUNDING,
             arguments=(ArgumentSpec("reason", "Motif de remboursement", ArgType.CHOICE, required=True,
                                     valid_values=PICKUP_REFUND_REASONS, accept_free_values=False),),
         ),
