@@ -3,7 +3,9 @@
 SQLite: an FTS5 table (external content, kept by triggers, so every writer — importer, purge, bulk
 generator — keeps it right without knowing it exists); a term matches word prefixes, accents and case
 folded ("dup" finds "Dupont", "helene" finds "Hélène", "fn-123" finds "FN-12345"). PostgreSQL: a pg_trgm
-GIN index serving ``LIKE '%term%'`` (a substring match) when the extension can be created.
+GIN index serving ``LIKE '%term%'`` (a substring match) when the extension can be created. The FTS
+table keeps a prefix index for 3-character prefixes (what a user types first); longer prefixes are
+narrow enough without one.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ _WORD = re.compile(r"[^\W_]+")
 
 SQLITE_DDL = (
     f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(search_text, content='orders', "
-    "content_rowid='id', tokenize='unicode61 remove_diacritics 2')",
+    "content_rowid='id', tokenize='unicode61 remove_diacritics 2', prefix='3')",
 )
 SQLITE_TRIGGERS = (
     f"CREATE TRIGGER IF NOT EXISTS orders_fts_ai AFTER INSERT ON orders BEGIN "
@@ -95,13 +97,18 @@ def compact_search_index(conn: Connection) -> None:
         conn.exec_driver_sql(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('optimize')")
 
 
+MIN_PREFIX = 3  # a shorter last word is matched whole: "a*" would merge the lists of thousands of words
+
+
 def fts_query(search: str) -> str:
-    """An FTS5 query: every term must match, each as a prefix of consecutive words."""
+    """An FTS5 query: every term must match, as consecutive words, the last one as a word prefix
+    when it has at least ``MIN_PREFIX`` characters ("dup" finds "Dupont"; "FN-1234-A" is exact)."""
     phrases = []
     for term in search.split():
         words = _WORD.findall(term.casefold())
         if words:
-            phrases.append('"' + " ".join(words) + '" *')
+            prefix = " *" if len(words[-1]) >= MIN_PREFIX else ""
+            phrases.append('"' + " ".join(words) + '"' + prefix)
     return " AND ".join(phrases)
 
 
