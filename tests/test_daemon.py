@@ -421,28 +421,36 @@ def test_once_and_watch_together_is_an_error(hanging: tuple[Path, dict[str, str]
 # -------------------------------------------------------------------------------------------- PostgreSQL
 
 
-def test_a_second_daemon_on_the_same_postgresql_database_is_refused(tmp_path: Path, site: Path,
-                                                                    pg_url: str) -> None:
-    config = write_config(tmp_path, pg_url, {"shop": {"connector": "sandbox", **SANDBOX}})
-    env = make_env(tmp_path, config, site)
-    daemon = Daemon(env, tmp_path, "--interval", "1")
-    try:
-        daemon.wait_for("the first import", lambda: imported(daemon, "shop"))
-        second = cli(env, "sync", "--watch")
-        assert second.returncode == 2, second.stdout + second.stderr
-        assert "already owns the database" in second.stderr and "postgresql" in second.stderr
-        assert f"pid {daemon.pid}" in second.stderr
-        daemon.signal(signal.SIGTERM)
-        assert daemon.wait_exit(timeout=60) == 0, daemon.tail()
-    finally:
-        daemon.close()
-    # Once it stopped, the database is free again.
+def test_a_second_daemon_on_the_same_postgresql_database_joins_the_first(tmp_path: Path, site: Path,
+                                                                        pg_url: str) -> None:
+    """PostgreSQL: any number of workers share one database (issue 7, docs/scale-out.md); SQLite keeps
+    one daemon per database file (test above)."""
     from lengow_tui.config import load_config
     from lengow_tui.runtime import open_runtime
     from lengow_tui.sync.daemon import daemon_lock_holder
 
-    runtime = open_runtime(load_config(config), migrate=False)
+    config = write_config(tmp_path, pg_url, {"shop": {"connector": "sandbox", **SANDBOX}})
+    env = make_env(tmp_path, config, site)
+    second_root = tmp_path / "second"
+    second_root.mkdir()
+    first = Daemon(env, tmp_path, "--interval", "1")
+    second = runtime = None
     try:
+        first.wait_for("the first import", lambda: imported(first, "shop"))
+        runtime = open_runtime(load_config(config), migrate=False)
+        second = Daemon(env, second_root, "--interval", "1")
+        second.wait_for("the second worker's first delivery tick",
+                        lambda: (daemon_lock_holder(runtime) or "").startswith("2 sync workers"))
+        assert second.proc.poll() is None, second.tail()
+        for daemon in (first, second):
+            daemon.signal(signal.SIGTERM)
+        for daemon in (first, second):
+            assert daemon.wait_exit(timeout=60) == 0, daemon.tail()
+        # Once they stopped, no worker is registered: the TUI syncs by itself again.
         assert daemon_lock_holder(runtime) is None
     finally:
-        runtime.close()
+        first.close()
+        if second is not None:
+            second.close()
+        if runtime is not None:
+            runtime.close()

@@ -90,6 +90,7 @@ def _register() -> None:
         purge_cmd,
         stock_cmd,
         sync_cmd,
+        workers_cmd,
     )
 
 

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from lengow_tui.domain import ActionKind, LineSelection, Problem, validate_action
 from lengow_tui.services.orders import ACTIVE_ACTION_STATES, order_facts
 from lengow_tui.store.models import Action, Channel, Order, OrderEvent
+from lengow_tui.store.notify import mark_changed
 from lengow_tui.store.types import utcnow
 
 if TYPE_CHECKING:
@@ -92,6 +93,7 @@ def queue_action_in_session(
     session.flush()
     session.add(OrderEvent(order_id=order.id, at=now, kind="action", action_id=action.id,  # type: ignore[arg-type]
                            message=f"{kind} queued"))
+    mark_changed(session, channel_id=order.channel_id, order_ids=[order.id])
     result.action_id = action.id
     return result
 
@@ -136,6 +138,7 @@ def cancel_action(runtime: Runtime, action_id: int) -> str | None:
             session.add(order)
         session.add(OrderEvent(order_id=action.order_id, kind="action", action_id=action.id,
                                message=f"{action.kind} cancelled by the user"))
+        mark_changed(session, channel_id=action.channel_id, order_ids=[action.order_id])
     return None
 
 
@@ -171,6 +174,7 @@ def requeue_action(runtime: Runtime, action_id: int) -> str | None:
         session.add(order)
         session.add(OrderEvent(order_id=action.order_id, at=now, kind="action", action_id=action.id,
                                message=f"{action.kind} re-queued by the user"))
+        mark_changed(session, channel_id=action.channel_id, order_ids=[action.order_id])
     return None
 
 

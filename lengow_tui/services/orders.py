@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from lengow_tui.domain import LineFacts, OrderFacts, Status
 from lengow_tui.store.models import Action, ActionAttempt, Channel, Document, Order, OrderEvent, OrderLine, Party
+from lengow_tui.store.order_counts import counts_query
 from lengow_tui.store.search_index import DRIVE_LIMIT, SearchMatch, search_match_count
 
 ACTIVE_ACTION_STATES = ("queued", "sending", "awaiting_confirmation", "retrying")
@@ -117,8 +118,29 @@ def list_orders(
     return list(session.exec(stmt))
 
 
+def _from_counts(session: Session, flt: OrderFilter) -> dict[str | None, int] | None:
+    """Counts by status from the ``order_count`` table, when ``flt`` can be answered there (channels,
+    statuses, review flag and dates on UTC midnights only); None otherwise."""
+    if flt.search.strip() or flt.marketplaces or flt.order_ids:
+        return None
+    statuses: tuple[str, ...] | None = tuple(s.value for s in flt.statuses) if flt.statuses else None
+    if flt.needs_review is True:
+        statuses = ("",) if statuses is None else ()
+    stmt = counts_query(channel_ids=flt.channel_ids, statuses=statuses, since=flt.since, until=flt.until)
+    if stmt is None:
+        return None
+    counts = {status or None: int(n) for status, n in session.execute(stmt) if n}
+    if flt.needs_review is False:
+        counts.pop(None, None)
+    return counts
+
+
 def count_orders(session: Session, *filters: OrderFilter) -> int:
     """Orders matching any of ``filters`` (all orders when none is given)."""
+    if len(filters) <= 1:
+        counted = _from_counts(session, filters[0] if filters else OrderFilter())
+        if counted is not None:
+            return sum(counted.values())
     if len(filters) == 1 and _search_only(filters[0]):
         matches = search_match_count(session, filters[0].search)  # the index alone knows
         if matches is not None:
@@ -128,6 +150,9 @@ def count_orders(session: Session, *filters: OrderFilter) -> int:
 
 
 def count_by_status(session: Session, flt: OrderFilter = OrderFilter()) -> dict[str | None, int]:
+    counted = _from_counts(session, flt)
+    if counted is not None:
+        return counted
     stmt = select(Order.status, func.count()).select_from(Order).where(*filter_conditions(session, flt))
     stmt = stmt.group_by(Order.status)
     return {status: int(n) for status, n in session.exec(stmt)}

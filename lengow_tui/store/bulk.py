@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import col, select
 
+from lengow_tui.store.order_counts import SQLITE_REBUILD as ORDER_COUNT_REBUILD
 from lengow_tui.store.search_index import FTS_TABLE
 from lengow_tui.store import bulk_data as data
 from lengow_tui.store.engine import Store
@@ -443,6 +444,9 @@ class _SQLiteWriter:
             f"SELECT 1 FROM sqlite_master WHERE name = '{FTS_TABLE}'"
         ).fetchone():
             self.conn.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')")
+        if self.triggers and self.conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'order_count'").fetchone():
+            self.conn.execute("DELETE FROM order_count")
+            self.conn.execute(ORDER_COUNT_REBUILD)
         for pragma in ("synchronous = NORMAL", "foreign_keys = ON", "cache_size = -2000"):  # as the engine's
             self.conn.execute(f"PRAGMA {pragma}")
         if complete:

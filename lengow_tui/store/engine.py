@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from lengow_tui.store import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from lengow_tui.store import notify  # noqa: F401  (NOTIFY on commit, PostgreSQL)
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 

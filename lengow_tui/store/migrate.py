@@ -13,6 +13,9 @@ from sqlalchemy.exc import OperationalError
 from lengow_tui.store.engine import Store, StoreError
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+# PostgreSQL: the transaction-level advisory lock every migrator takes first, so that workers starting
+# together on an old schema migrate one at a time (the first does the work, the others then find none).
+MIGRATION_LOCK_KEY = 7286335401
 
 
 def alembic_config(store: Store | None = None) -> Config:
@@ -38,10 +41,15 @@ def current_revision(store: Store) -> str | None:
 def upgrade(store: Store, revision: str = "head") -> None:
     config = alembic_config(store)
     try:
-        with store.engine.begin() as conn:
+        if revision == "head" and store.is_sqlite and current_revision(store) == head_revision():
+            return  # the common start: nothing to do, and no write transaction to wait for
+        # SQLite: BEGIN IMMEDIATE takes the write lock up front (waiting the busy timeout behind a
+        # daemon's writes); a deferred transaction that reads the version and then writes the schema
+        # fails at once with "database is locked" when someone wrote in between.
+        with store._write_engine.begin() as conn:
             if store.engine.dialect.name == "postgresql":
                 # One migrator at a time: others wait here, then find nothing left to do.
-                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7286335401)")
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
             config.attributes["connection"] = conn
             command.upgrade(config, revision)
     except OperationalError as exc:

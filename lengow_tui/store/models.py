@@ -144,6 +144,7 @@ class Action(SQLModel, table=True):
         Index("ix_action_due", "state", "next_attempt_at"),
         Index("ix_action_order", "order_id", "id"),
         Index("ix_action_updated", "updated_at"),  # the TUI's live-change signal reads max(updated_at)
+        Index("ix_action_lease_owner", "lease_owner"),  # what a worker holds (workers, dead-worker cleanup)
     )
     id: int | None = Field(default=None, primary_key=True)
     order_id: int = Field(foreign_key="orders.id")
@@ -213,6 +214,20 @@ class ChannelGate(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class ChannelLease(SQLModel, table=True):
+    """Which worker imports a channel now. Claimed atomically with an expiry, renewed with every stored
+    page (in the page's transaction: a worker that lost its lease cannot commit another page), released
+    at the end of a pass, taken over once expired. ``next_import_at`` is the fleet's shared schedule:
+    with several workers, a channel is still imported once per interval, not once per worker."""
+
+    __tablename__ = "channel_lease"
+    channel_id: int = Field(foreign_key="channel.id", primary_key=True)
+    owner: str | None = Field(default=None, max_length=128)  # worker name (host:pid); None = free
+    expires_at: datetime | None = _ts()
+    acquired_at: datetime | None = _ts()
+    next_import_at: datetime | None = _ts()  # no scheduled import before this instant (daemons)
+
+
 class Stock(SQLModel, table=True):
     __tablename__ = "stock"
     sku: str = Field(primary_key=True, max_length=128)
@@ -273,6 +288,7 @@ ALL_TABLES = [
     OrderEvent,
     SyncCursor,
     ChannelGate,
+    ChannelLease,
     Stock,
     StockReservation,
     PurgeRun,

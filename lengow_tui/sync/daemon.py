@@ -42,6 +42,13 @@ from lengow_tui.sync.daemon_health import (
 from lengow_tui.sync.daemon_lock import DaemonAlreadyRunning, DaemonLock, DaemonStartError, daemon_lock_holder
 from lengow_tui.sync.daemon_logs import log
 from lengow_tui.sync.importer import import_channel
+from lengow_tui.sync.leases import (
+    claimed_actions,
+    held_import_leases,
+    reap_dead_workers,
+    release_worker_leases,
+    renew_all,
+)
 from lengow_tui.sync.outbox import DeliveryResult, deliver_channel, release_leases
 from lengow_tui.sync.rate_gate import gate_delay, record_outcome
 from lengow_tui.sync.run import ChannelSyncResult, after_import, worker_name
@@ -62,6 +69,7 @@ __all__ = ["DaemonAlreadyRunning", "DaemonOptions", "DaemonStartError", "SyncDae
            "run_daemon"]
 
 HEARTBEAT_SECONDS = 5.0
+HELD_RETRY_SECONDS = 5.0  # another worker imports the channel: ask again this often (at most the interval)
 PURGE_CHECK_SECONDS = 3600.0  # purge_due() decides whether a day has passed; we only ask hourly
 CANCEL_TIMEOUT = 5.0  # seconds cancelled tasks get to close their clients at the end of a shutdown
 EXIT_OK = 0
@@ -198,13 +206,26 @@ class ChannelRunner:
         # Scheduled from the start of the pass: a slow marketplace does not make the channel drift.
         state.next_import_at = started + state.interval
         state.imports += 1
-        metrics.import_runs.labels(self.name).inc()
         try:
-            result = await import_channel(self.runtime, self.name, client)
+            result = await import_channel(self.runtime, self.name, client, worker=self.daemon.worker,
+                                          interval=state.interval)
         except Exception as exc:  # the importer reports connector failures itself; this is anything else
             self._failed(_describe(exc), record=True)
             await self._close_client()
             return
+        if result.skipped:
+            # Another worker imports this channel (or just did: the fleet shares one schedule). Not a
+            # pass of ours: ask again when the fleet's next import is due, or soon if a holder may die.
+            state.imports -= 1
+            state.import_held_by = result.held_by
+            if result.held_by is None and result.next_import_at is not None:
+                retry = (result.next_import_at - utcnow()).total_seconds()
+            else:  # importing elsewhere now: look again soon, a dead holder's lease is taken over
+                retry = HELD_RETRY_SECONDS
+            state.next_import_at = time.monotonic() + min(max(retry, 0.2), state.interval)
+            return
+        state.import_held_by = None
+        metrics.import_runs.labels(self.name).inc()
         for kind in ("created", "updated", "unchanged"):
             metrics.orders_imported.labels(self.name, kind).inc(getattr(result, kind))
         counts = {"pages": result.pages, "created": result.created, "updated": result.updated,
@@ -380,6 +401,7 @@ class SyncDaemon:
         released = -1
         try:
             released = release_leases(self.runtime, self.worker)
+            release_worker_leases(self.runtime, self.worker)
         except Exception as exc:  # leases then expire on their own (two minutes) and are reconciled
             log("release_leases_failed", logging.ERROR, error=_describe(exc))
         try:
@@ -400,20 +422,27 @@ class SyncDaemon:
             row = session.get(Worker, self.worker) or Worker(name=self.worker)
             row.kind, row.host, row.pid = "daemon", socket.gethostname(), os.getpid()
             row.started_at = row.heartbeat_at = now
-            row.holds = {"channels": list(self.runners)}
+            row.holds = {"channels": list(self.runners), "import_leases": [], "actions": 0}
             session.add(row)
         self.view.last_heartbeat = time.monotonic()
 
     def _forget_dead_daemons(self) -> None:
-        """Rows of other daemons are left-overs of crashes: we hold the one-daemon lock, so none of them
-        runs. Hand back their leases now (marked for reconciliation) rather than when they expire."""
+        """Hand back the leases of daemons that died (marked for reconciliation) rather than wait for them
+        to expire. SQLite: we hold the one-daemon lock, so every other daemon row is a crash's left-over.
+        PostgreSQL: other workers run; only those with a stale heartbeat (or a gone local process) are."""
         from sqlmodel import select
 
+        if not self.runtime.store.is_sqlite:
+            for name, actions, imports in reap_dead_workers(self.runtime, self.worker):
+                log("stale_worker_removed", logging.WARNING, stale_worker=name, released_leases=actions,
+                    released_import_leases=imports)
+            return
         with self.runtime.store.read() as session:
             stale = [w.name for w in session.exec(select(Worker).where(Worker.kind == "daemon",
                                                                       Worker.name != self.worker))]
         for name in stale:
             released = release_leases(self.runtime, name)
+            release_worker_leases(self.runtime, name)
             with self.runtime.store.write() as session:
                 row = session.get(Worker, name)
                 if row is not None:
@@ -421,11 +450,15 @@ class SyncDaemon:
             log("stale_worker_removed", logging.WARNING, stale_worker=name, released_leases=released)
 
     def _heartbeat(self) -> None:
+        renew_all(self.runtime, self.worker)  # a long first page keeps the channel's import lease ours
         with self.runtime.store.write() as session:
             row = session.get(Worker, self.worker)
-            if row is None:  # deleted by an operator's cleanup: put it back
-                row = Worker(name=self.worker, kind="daemon", host=socket.gethostname(), pid=os.getpid(),
-                             holds={"channels": list(self.runners)})
+            if row is None:  # deleted by an operator's cleanup (or taken for dead): put it back
+                row = Worker(name=self.worker, kind="daemon", host=socket.gethostname(), pid=os.getpid())
+            names = {self.runtime.channel_id(name): name for name in self.runners}
+            row.holds = {"channels": list(self.runners),
+                         "import_leases": [names.get(i, str(i)) for i in held_import_leases(session, self.worker)],
+                         "actions": claimed_actions(session, self.worker)}
             row.heartbeat_at = utcnow()
             session.add(row)
 
@@ -451,6 +484,8 @@ class SyncDaemon:
             try:
                 self._heartbeat()
                 self._refresh_outbox_gauges()
+                if not self.runtime.store.is_sqlite:
+                    self._forget_dead_daemons()
             except Exception as exc:
                 if not self._heartbeat_failing:  # once per outage, not every five seconds
                     log("heartbeat_failed", logging.ERROR, error=_describe(exc))
@@ -537,8 +572,11 @@ def run_daemon(runtime: Runtime, options: DaemonOptions) -> int:
     database) when it cannot start; nothing has started then.
     """
     worker = worker_name()
-    lock = DaemonLock(runtime, worker)
-    lock.acquire()
+    # SQLite: one daemon per database file. PostgreSQL: any number of workers share the work through
+    # leases in the database (docs/scale-out.md), so no lock there.
+    lock = DaemonLock(runtime, worker) if runtime.store.is_sqlite else None
+    if lock is not None:
+        lock.acquire()
     try:
         sock = None
         if options.health_port:
@@ -552,4 +590,5 @@ def run_daemon(runtime: Runtime, options: DaemonOptions) -> int:
         daemon.lock = lock
         return asyncio.run(daemon.run())
     finally:
-        lock.release()
+        if lock is not None:
+            lock.release()

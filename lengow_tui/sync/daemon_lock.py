@@ -4,12 +4,12 @@ SQLite: an exclusive, non-blocking ``flock`` on ``<database file>.daemon.lock``,
 open) for the daemon's life. The kernel drops it when the process dies however it dies, so a crash never
 leaves a stale lock; the file's text (pid, host, start time) only serves the error message.
 
-PostgreSQL: a session-level ``pg_try_advisory_lock`` on a dedicated connection kept open for the
-daemon's life, keyed on the database and schema (so that two stores in two schemas of one server stay
-independent). Several workers on one PostgreSQL database are a later issue.
+PostgreSQL: no lock. Any number of ``sync --watch`` workers share one database through leases kept in
+it (:mod:`lengow_tui.sync.leases`, docs/scale-out.md). :class:`DaemonLock` still knows how to take a
+session-level ``pg_try_advisory_lock`` keyed on the database and schema, but the daemon no longer asks.
 
-:func:`daemon_lock_holder` tells the TUI (or anyone) whether a daemon owns the database, without
-disturbing it.
+:func:`daemon_lock_holder` tells the TUI (or anyone) whether daemons sync the database, without
+disturbing them: on PostgreSQL, any daemon ``worker`` row with a fresh heartbeat.
 """
 
 from __future__ import annotations
@@ -247,6 +247,21 @@ def _live_daemon_row(runtime: Runtime) -> dict[str, Any] | None:
     return {"pid": row.pid, "host": row.host, "started_at": started}
 
 
+def _live_workers_description(runtime: Runtime) -> str | None:
+    """PostgreSQL: "a sync daemon (pid 4242 on web1, started …)" or "3 sync workers (…, …, …)"."""
+    from lengow_tui.sync.leases import live_workers
+
+    workers = live_workers(runtime)
+    if not workers:
+        return None
+    if len(workers) == 1:
+        started = workers[0].started_at.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        return _describe_holder({"pid": workers[0].pid, "host": workers[0].host, "started_at": started})
+    shown = ", ".join(f"pid {w.pid} on {w.host}" for w in workers[:3])
+    more = f" and {len(workers) - 3} more" if len(workers) > 3 else ""
+    return f"{len(workers)} sync workers ({shown}{more})"
+
+
 def daemon_lock_holder(runtime: Runtime) -> str | None:
     """A human description of the daemon that owns this database (e.g. "a sync daemon (pid 4242 on
     web1, started 2026-05-01T08:00:00Z)"), or None when no daemon runs.
@@ -257,9 +272,9 @@ def daemon_lock_holder(runtime: Runtime) -> str | None:
     store = runtime.store
     if not store.is_sqlite:
         try:
-            return _pg_holder(runtime)
+            return _live_workers_description(runtime)
         except Exception:
-            return None  # the TUI then syncs itself; a daemon starting later still has the lock
+            return None  # the TUI then syncs itself, under the same leases as the workers
     path = sqlite_lock_path(store)
     if path is None or not path.exists():
         return None

@@ -6,11 +6,14 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from lengow_tui.connector_api import ConnectorError, MarketplaceClient, OrderPage, RateLimitedError
 from lengow_tui.store.models import SyncCursor
+from lengow_tui.store.notify import mark_changed
 from lengow_tui.store.types import utcnow
+from lengow_tui.sync.leases import LeaseLost, claim_import_lease, release_import_lease, renew_import_lease
 from lengow_tui.sync.marketplaces import refresh_declarations
 from lengow_tui.sync.rate_gate import close_gate, gate_delay, record_outcome
 from lengow_tui.sync.upsert import UpsertStats, upsert_orders
@@ -33,6 +36,11 @@ class ImportResult:
     flagged: int = 0
     error: str | None = None
     deferred_seconds: float = 0.0  # the channel's rate gate was closed: nothing was fetched
+    # Another worker holds the channel's import lease (or, for daemons, the fleet's next import is not
+    # due yet): nothing was fetched. ``held_by`` names the holder, None when the lease was merely not due.
+    skipped: bool = False
+    held_by: str | None = None
+    next_import_at: datetime | None = None
 
     @property
     def orders(self) -> int:
@@ -42,6 +50,9 @@ class ImportResult:
         text = f"{self.channel}: {self.created} new, {self.updated} updated, {self.unchanged} unchanged"
         if self.flagged:
             text += f", {self.flagged} flagged for review"
+        if self.skipped:
+            return f"{self.channel}: imported by another worker ({self.held_by})" if self.held_by \
+                else f"{self.channel}: not due (imported by another worker)"
         if self.error:
             text += f"; failed: {self.error}"
         elif self.deferred_seconds:
@@ -99,13 +110,38 @@ class _Failure:
     error: Exception
 
 
-async def import_channel(runtime: Runtime, channel_name: str, client: MarketplaceClient) -> ImportResult:
+async def import_channel(runtime: Runtime, channel_name: str, client: MarketplaceClient, *,
+                         worker: str | None = None, interval: float | None = None) -> ImportResult:
+    """Import the channel's new pages while holding its import lease (:mod:`lengow_tui.sync.leases`).
+
+    ``interval`` (daemons): import only when the fleet's next import of the channel is due, and schedule
+    the next one ``interval`` seconds after this one started. Without it the import happens now unless
+    another worker is importing the channel at this moment."""
+    from lengow_tui.sync.run import worker_name
+
     result = ImportResult(channel_name)
     channel_id = runtime.channel_id(channel_name)
     wait = gate_delay(runtime, channel_id)
     if wait > 0:
         result.deferred_seconds = wait
         return result
+    worker = worker or worker_name()
+    started = utcnow()
+    claim = claim_import_lease(runtime, channel_id, worker, scheduled=interval is not None, now=started)
+    if not claim.acquired:
+        result.skipped, result.held_by, result.next_import_at = True, claim.holder, claim.next_import_at
+        return result
+    next_import = started + timedelta(seconds=interval) if interval is not None else None
+    try:
+        return await _import_leased(runtime, channel_name, channel_id, client, worker, result)
+    finally:
+        # Not on a lost lease: it belongs to the worker that took it over (the update matches nothing).
+        with contextlib.suppress(Exception):  # a database outage: the lease then expires on its own
+            release_import_lease(runtime, channel_id, worker, next_import_at=next_import)
+
+
+async def _import_leased(runtime: Runtime, channel_name: str, channel_id: int, client: MarketplaceClient,
+                         worker: str, result: ImportResult) -> ImportResult:
     spec = runtime.spec_for(runtime.config.channel(channel_name))
     with runtime.store.write() as session:
         row = session.get(SyncCursor, channel_id) or SyncCursor(channel_id=channel_id)
@@ -119,7 +155,10 @@ async def import_channel(runtime: Runtime, channel_name: str, client: Marketplac
         declarations = runtime.declarations(channel_name)
         def store_page(page: OrderPage) -> UpsertStats:
             with runtime.store.write() as session:
+                # First, in the page's transaction: a worker that lost the lease stores nothing more.
+                renew_import_lease(session, channel_id, worker)
                 stats = upsert_orders(session, channel_id, page.orders, declarations, utcnow())
+                mark_changed(session, channel_id=channel_id, orders=len(page.orders))
                 row = session.get(SyncCursor, channel_id)
                 assert row is not None
                 if page.cursor is not None:
@@ -142,6 +181,9 @@ async def import_channel(runtime: Runtime, channel_name: str, client: Marketplac
         # the committed cursor.
         close_gate(runtime, channel_id, exc.retry_after, _describe(exc))
         result.deferred_seconds = exc.retry_after
+    except LeaseLost:  # this worker stalled past its lease; the worker that took it over goes on
+        result.skipped, result.held_by = True, "another worker, which took the lease over"
+        return result
     except Exception as exc:  # one channel failing must not stop the others
         result.error = _describe(exc)
     with runtime.store.write() as session:

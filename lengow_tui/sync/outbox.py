@@ -5,9 +5,7 @@ record the outcome. An action whose outcome is unknown is reconciled (order re-r
 from __future__ import annotations
 
 import asyncio
-import os
 import random
-import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -26,7 +24,9 @@ from lengow_tui.connector_api import (
 from lengow_tui.domain import ActionKind, LineSelection
 from lengow_tui.domain.statuses import shows_effect
 from lengow_tui.store.models import Action, ActionAttempt, Order, OrderEvent
+from lengow_tui.store.notify import mark_changed
 from lengow_tui.store.types import utcnow
+from lengow_tui.sync.leases import dead_local_owner
 from lengow_tui.sync.rate_gate import close_gate, gate_delay
 from lengow_tui.sync.upsert import upsert_orders
 from lengow_tui.text import clean_text
@@ -70,39 +70,35 @@ def backoff_delay(attempts: int, rng: random.Random | None = None) -> float:
     return (rng or random).uniform(0, ceiling)
 
 
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process
-    return True
-
-
 def _dead_local_owners(session: Session) -> list[str]:
     """Lease owners (``host:pid``) on this host whose process is gone: a crash. Their leases need not
     run out: the actions are reconciled (order re-read) at once."""
-    host = socket.gethostname()
     owners = session.exec(
         select(Action.lease_owner).where(Action.state == "sending", col(Action.lease_owner).is_not(None)).distinct()
     )
-    dead = []
-    for owner in owners:
-        owner_host, _, pid = (owner or "").rpartition(":")
-        if owner_host == host and pid.isdigit() and int(pid) != os.getpid() and not _process_alive(int(pid)):
-            dead.append(owner)
-    return dead  # type: ignore[return-value]
+    return [owner for owner in owners if owner and dead_local_owner(owner)]
 
 
 def claim_due(runtime: Runtime, channel_id: int, worker: str, *, limit: int = 50, now: datetime | None = None) -> list[int]:
     """Lease due actions of a channel: the oldest unfinished action of each order only, so actions on
-    one order land in the order they were queued."""
+    one order land in the order they were queued.
+
+    Several workers claim at once on PostgreSQL: ``FOR UPDATE SKIP LOCKED`` on the action rows **and on
+    their orders' rows**, so two claims touching one order never overlap (the second skips that order
+    until the first commits, and then sees its action in flight). Besides "no earlier unfinished action",
+    no action of the order may be in flight (a dead action re-queued behind a later one that is being
+    sent waits for it)."""
     now = now or utcnow()
     earlier = aliased(Action)
+    sibling = aliased(Action)
     with runtime.store.write() as session:
         has_earlier = exists().where(
             and_(earlier.order_id == Action.order_id, earlier.id < Action.id, col(earlier.state).in_(UNFINISHED))
+        )
+        in_flight = exists().where(
+            and_(sibling.order_id == Action.order_id, sibling.id != Action.id,
+                 col(sibling.state).in_(("sending", "awaiting_confirmation")), col(sibling.lease_owner).is_not(None),
+                 sibling.lease_expires_at >= now)
         )
         abandoned = (Action.lease_expires_at < now)
         dead = _dead_local_owners(session)
@@ -114,12 +110,14 @@ def claim_due(runtime: Runtime, channel_id: int, worker: str, *, limit: int = 50
         )
         stmt = (
             select(Action)
-            .where(Action.channel_id == channel_id, due, ~has_earlier)
+            .join(Order, Order.id == Action.order_id)
+            .where(Action.channel_id == channel_id, due, ~has_earlier, ~in_flight)
             .order_by(Action.id)
             .limit(limit)
-            .with_for_update(skip_locked=True)
+            .with_for_update(skip_locked=True, of=[Action.__table__, Order.__table__])  # type: ignore[attr-defined]
         )
         claimed = []
+        orders = []
         for action in session.exec(stmt):
             if action.state == "sending":
                 # The worker holding it died mid-call: we cannot know whether the marketplace got it.
@@ -132,6 +130,9 @@ def claim_due(runtime: Runtime, channel_id: int, worker: str, *, limit: int = 50
             action.updated_at = now
             session.add(action)
             claimed.append(action.id)
+            orders.append(action.order_id)
+        if claimed:
+            mark_changed(session, channel_id=channel_id, order_ids=orders)
         return claimed  # type: ignore[return-value]
 
 
@@ -158,6 +159,7 @@ async def _reconcile(runtime: Runtime, channel_name: str, client: MarketplaceCli
         return False
     with runtime.store.write() as session:
         upsert_orders(session, order.channel_id, [remote], {declaration.code: declaration}, utcnow())
+        mark_changed(session, channel_id=order.channel_id, order_ids=[order.id])
     if spec is None or spec.result_status is None:
         return False
     status = declaration.status_map.resolve(remote.raw_status, [l.raw_status for l in remote.lines])
@@ -174,6 +176,7 @@ async def _refresh_order(runtime: Runtime, channel_name: str, client: Marketplac
     if remote is not None and declaration is not None:
         with runtime.store.write() as session:
             upsert_orders(session, order.channel_id, [remote], {declaration.code: declaration}, utcnow())
+            mark_changed(session, channel_id=order.channel_id, order_ids=[order.id])
 
 
 @dataclass(frozen=True)
@@ -216,8 +219,17 @@ def _record(runtime: Runtime, action_id: int, result: ActionResult, worker: str,
     with runtime.store.write() as session:
         action = session.get(Action, action_id)
         assert action is not None
-        was_polling = action.state == "awaiting_confirmation"
         outcome = result.outcome
+        if action.lease_owner is not None and action.lease_owner != worker:
+            # This worker was taken for dead (stale heartbeat, expired lease) and another one holds the
+            # action now: that one decides (it reconciles first). Keep the late answer for the audit only.
+            session.add(ActionAttempt(action_id=action_id, attempt_no=action.attempts, worker=worker,
+                                      started_at=started, finished_at=now, outcome=outcome.value,
+                                      message=clean_text(f"late answer, lease held by {action.lease_owner}: "
+                                                         f"{message or ''}", 2000)))
+            return "superseded"
+        was_polling = action.state == "awaiting_confirmation"
+        mark_changed(session, channel_id=action.channel_id, order_ids=[action.order_id])
         if outcome is ActionOutcome.PENDING and was_polling:
             # Still processing at the marketplace: poll again later, no attempt recorded.
             action.next_attempt_at = now + POLL_INTERVAL
@@ -273,6 +285,7 @@ def unclaim(runtime: Runtime, action_ids: list[int], worker: str) -> None:
     now = utcnow()
     with runtime.store.write() as session:
         for action in session.exec(select(Action).where(col(Action.id).in_(action_ids), Action.lease_owner == worker)):
+            mark_changed(session, channel_id=action.channel_id, order_ids=[action.order_id])
             if action.state == "sending":
                 action.attempts = max(0, action.attempts - 1)
                 action.state = "queued" if action.attempts == 0 else "retrying"
@@ -288,6 +301,7 @@ def release_leases(runtime: Runtime, worker: str) -> int:
     count = 0
     with runtime.store.write() as session:
         for action in session.exec(select(Action).where(Action.lease_owner == worker)):
+            mark_changed(session, channel_id=action.channel_id, order_ids=[action.order_id])
             if action.state == "sending":
                 action.state = "retrying"
                 action.needs_reconcile = True

@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from sqlmodel import Session
+
 from lengow_tui.store.models import ChannelGate
 from lengow_tui.store.types import utcnow
 from lengow_tui.text import clean_text
@@ -28,12 +30,26 @@ def gate_delay(runtime: Runtime, channel_id: int, now: datetime | None = None) -
     return (gate.blocked_until - now).total_seconds()
 
 
+def _locked_gate(session: Session, channel_id: int, now: datetime) -> ChannelGate:
+    """The channel's gate row, created if missing and locked for this transaction: several workers
+    update one gate (a 429 seen by two of them, failure counts) without losing an update or colliding
+    on the insert."""
+    from lengow_tui.sync.leases import dialect_insert
+
+    insert = dialect_insert(session)
+    session.execute(insert(ChannelGate).values(channel_id=channel_id, consecutive_failures=0, updated_at=now)
+                    .on_conflict_do_nothing(index_elements=["channel_id"]))
+    gate = session.get(ChannelGate, channel_id, with_for_update=True, populate_existing=True)
+    assert gate is not None
+    return gate
+
+
 def close_gate(runtime: Runtime, channel_id: int, seconds: float, reason: str, now: datetime | None = None) -> None:
     """Block the channel for ``seconds``; an already longer block is kept."""
     now = now or utcnow()
     until = now + timedelta(seconds=max(0.0, seconds))
     with runtime.store.write() as session:
-        gate = session.get(ChannelGate, channel_id) or ChannelGate(channel_id=channel_id)
+        gate = _locked_gate(session, channel_id, now)
         if gate.blocked_until is None or gate.blocked_until < until:
             gate.blocked_until = until
             gate.reason = clean_text(reason, 500)
@@ -46,10 +62,9 @@ def record_outcome(runtime: Runtime, channel_id: int, *, failed: bool, now: date
     now = now or utcnow()
     with runtime.store.write() as session:
         gate = session.get(ChannelGate, channel_id)
-        if gate is None:
-            if not failed:
-                return
-            gate = ChannelGate(channel_id=channel_id)
+        if gate is None and not failed:
+            return
+        gate = _locked_gate(session, channel_id, now)
         gate.consecutive_failures = gate.consecutive_failures + 1 if failed else 0
         gate.updated_at = now
         session.add(gate)

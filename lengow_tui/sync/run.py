@@ -60,7 +60,7 @@ async def sync_channel(runtime: Runtime, channel_name: str, *, do_import: bool =
         async with open_client(runtime, channel_name) as client:
             if do_import:
                 result.imported = await import_channel(runtime, channel_name, client)
-            if result.imported is not None and result.imported.error is None:
+            if result.imported is not None and result.imported.error is None and not result.imported.skipped:
                 await after_import(runtime, channel_name, client, result)
             if deliver:
                 result.delivered = await deliver_channel(runtime, channel_name, client, worker_name())

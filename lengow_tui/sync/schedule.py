@@ -49,6 +49,7 @@ class ChannelState:
     next_import_at: float = 0.0  # time.monotonic() of the next import
     gate_wait: float = 0.0  # seconds the channel's rate gate stays closed, as of the last step
     stopped: bool = False  # the channel cannot run at all (e.g. its connector is not installed)
+    import_held_by: str | None = None  # PostgreSQL: the worker importing the channel, when not this one
 
     def next_import_in(self) -> float | None:
         if self.stopped:
@@ -80,6 +81,7 @@ class ChannelState:
             "import_interval": self.interval,
             "next_import_in": None if next_in is None else round(next_in, 1),
             "rate_limited_for": round(self.gate_wait, 1),
+            "import_held_by": self.import_held_by,
         }
 
 

@@ -34,6 +34,7 @@ __all__ = [
     "argument_problems",
     "build_arguments",
     "config_field_problems",
+    "fetched_declaration_problems",
     "order_facts",
     "personal_data",
     "record_problems",
@@ -65,10 +66,19 @@ def _is_status(value: object) -> bool:
 # --- declarations ------------------------------------------------------------------------------------
 
 
-def status_map_problems(spec: ConnectorSpec) -> list[str]:
-    """Every status-map target (order and line level) must be one of the 16 common statuses."""
+def _declared(spec: ConnectorSpec, declarations: Sequence[MarketplaceDeclaration] | None
+              ) -> Sequence[MarketplaceDeclaration]:
+    return spec.marketplaces if declarations is None else declarations
+
+
+def status_map_problems(spec: ConnectorSpec,
+                        declarations: Sequence[MarketplaceDeclaration] | None = None) -> list[str]:
+    """Every status-map target (order and line level) must be one of the 16 common statuses.
+
+    ``declarations``: the marketplaces to check, when not ``spec.marketplaces`` (a connector with
+    ``dynamic_marketplaces`` gives what its ``fetch_marketplaces()`` returned)."""
     problems: list[str] = []
-    for declaration in spec.marketplaces:
+    for declaration in _declared(spec, declarations):
         sm: StatusMap = declaration.status_map
         if not sm.order and not sm.lines:
             problems.append(f"status map of marketplace {declaration.code!r} is empty: map every raw status the "
@@ -87,10 +97,11 @@ def status_map_problems(spec: ConnectorSpec) -> list[str]:
     return problems
 
 
-def action_problems(spec: ConnectorSpec) -> list[str]:
+def action_problems(spec: ConnectorSpec,
+                    declarations: Sequence[MarketplaceDeclaration] | None = None) -> list[str]:
     """Every action is allowed from at least one valid status, and its result status is valid."""
     problems: list[str] = []
-    for declaration in spec.marketplaces:
+    for declaration in _declared(spec, declarations):
         seen: set[str] = set()
         for action in declaration.actions:
             where = f"action {str(action.kind)!r} of marketplace {declaration.code!r}"
@@ -128,11 +139,12 @@ def action_problems(spec: ConnectorSpec) -> list[str]:
     return problems
 
 
-def argument_problems(spec: ConnectorSpec) -> list[str]:
+def argument_problems(spec: ConnectorSpec,
+                      declarations: Sequence[MarketplaceDeclaration] | None = None) -> list[str]:
     """Action arguments: identifier names, labels, choices with values, defaults among them, conditions
     that refer to something that exists."""
     problems: list[str] = []
-    for declaration in spec.marketplaces:
+    for declaration in _declared(spec, declarations):
         for action in declaration.actions:
             names = [arg.name for arg in action.arguments]
             for arg in action.arguments:
@@ -168,6 +180,33 @@ def argument_problems(spec: ConnectorSpec) -> list[str]:
                         problems.append(f"{where} has a required_when condition with no values")
                 if arg.max_length is not None and arg.max_length <= 0:
                     problems.append(f"{where}: max_length must be positive")
+    return problems
+
+
+def fetched_declaration_problems(fetched: object) -> list[str]:
+    """What is wrong with the answer of ``MarketplaceClient.fetch_marketplaces()`` (connectors with
+    ``dynamic_marketplaces``): it must be a non-empty list of :class:`MarketplaceDeclaration`, one per
+    code, each passing ``MarketplaceDeclaration.check()`` -- the host leaves out a declaration with
+    problems, and with it every action on that marketplace's orders."""
+    if not isinstance(fetched, (list, tuple)):
+        return [f"fetch_marketplaces() returned {type(fetched).__name__}: return a list of MarketplaceDeclaration "
+                "(the host refuses anything else and imports nothing)"]
+    if not fetched:
+        return ["fetch_marketplaces() returned no declaration: the host would import every order as of an "
+                "undeclared marketplace; make the emulator serve the marketplace definitions"]
+    problems: list[str] = []
+    seen: set[str] = set()
+    for n, declaration in enumerate(fetched, 1):
+        if not isinstance(declaration, MarketplaceDeclaration):
+            problems.append(f"fetch_marketplaces() item {n} is a {type(declaration).__name__}, not a "
+                            "MarketplaceDeclaration: the host ignores it")
+            continue
+        if declaration.code in seen:
+            problems.append(f"fetch_marketplaces() returned marketplace {declaration.code!r} twice: the host keeps "
+                            "the first; return one declaration per code")
+        seen.add(declaration.code)
+        problems.extend(f"fetched marketplace {declaration.code!r}: {p} (the host leaves this marketplace out)"
+                        for p in declaration.check())
     return problems
 
 
@@ -211,15 +250,25 @@ def order_facts(declaration: MarketplaceDeclaration, order: RemoteOrder) -> Orde
                       lines=tuple(lines), total_cents=order.total_cents)
 
 
-def record_problems(spec: ConnectorSpec, order: RemoteOrder) -> list[str]:
-    """What is wrong with one pulled order, field by field."""
+def record_problems(spec: ConnectorSpec, order: RemoteOrder,
+                    declarations: Sequence[MarketplaceDeclaration] | None = None) -> list[str]:
+    """What is wrong with one pulled order, field by field.
+
+    ``declarations``: the marketplaces the host knows, when not ``spec.marketplaces`` (for a connector
+    with ``dynamic_marketplaces``: the static ones plus those ``fetch_marketplaces()`` returned)."""
     where = f"order {getattr(order, 'order_id', '?')!r}"
     if not isinstance(order, RemoteOrder):
         return [f"fetch_orders yielded a {type(order).__name__} in a page: pages hold RemoteOrder objects"]
     problems: list[str] = []
-    declaration = spec.marketplace(order.marketplace)
-    if declaration is None and not spec.dynamic_marketplaces:
-        codes = ", ".join(m.code for m in spec.marketplaces)
+    known = _declared(spec, declarations)
+    declaration = next((d for d in known if d.code == order.marketplace), None)
+    if declaration is None and declarations is not None and spec.dynamic_marketplaces:
+        codes = ", ".join(m.code for m in known) or "none"
+        problems.append(f"{where} has marketplace {order.marketplace!r}, which fetch_marketplaces() did not return "
+                        f"({codes}): the host would import it flagged as of an undeclared marketplace, with no "
+                        "action possible; return a declaration for every marketplace the orders name")
+    elif declaration is None and not spec.dynamic_marketplaces:
+        codes = ", ".join(m.code for m in known)
         problems.append(f"{where} has marketplace {order.marketplace!r}, which the connector does not declare "
                         f"({codes}): set RemoteOrder.marketplace to a declared code")
     if not isinstance(order.order_id, str) or not order.order_id.strip():

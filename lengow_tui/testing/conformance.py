@@ -25,6 +25,7 @@ from typing import Any, ClassVar, Literal, NoReturn, TypeVar
 import httpx
 import pytest
 
+from lengow_tui.domain.statuses import shows_effect
 from lengow_tui.connector_api import (
     ENTRY_POINT_GROUP,
     ActionKind,
@@ -35,6 +36,7 @@ from lengow_tui.connector_api import (
     ClientContext,
     ConnectorSpec,
     MarketplaceClient,
+    MarketplaceDeclaration,
     OrderPage,
     RemoteOrder,
     Status,
@@ -82,19 +84,29 @@ class RecordingTransport(httpx.AsyncBaseTransport):
     """An ``httpx`` transport that records every request and answers 599; no request leaves the process.
 
     Given to a client for an action it does not declare: the client must answer ``not_supported``
-    without calling the marketplace.
+    without calling the marketplace. With ``forward`` (a transport to the real marketplace), requests
+    go through until :meth:`close_gate` is called; only the later ones are recorded and refused (the
+    kit lets a ``dynamic_marketplaces`` client read its declarations first).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, forward: httpx.AsyncBaseTransport | None = None) -> None:
         self.requests: list[tuple[str, str]] = []
+        self._forward = forward
+
+    def close_gate(self) -> None:
+        """From now on, record and refuse every request."""
+        self._forward = None
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self._forward is not None:
+            return await self._forward.handle_async_request(request)
         self.requests.append((request.method, request.url.path))
         return httpx.Response(599, json={"error": "the conformance kit does not let this call out"})
 
 
 CHECKS: tuple[str, ...] = (
     "declaration_spec_is_valid",
+    "declaration_fetched_marketplaces",
     "declaration_status_map",
     "declaration_actions",
     "declaration_arguments",
@@ -241,11 +253,12 @@ class ConnectorConformance:
 
     def action_cases(self, orders: Sequence[RemoteOrder]) -> list[ActionCase]:
         """The actions the action checks send: default, for every pulled marketplace and declared action,
-        one order in a status the action is allowed from, with arguments that pass validation."""
+        one order in a status the action is allowed from, with arguments that pass validation.
+        (Look declarations up with :meth:`declaration`, which knows fetched ones too.)"""
         cases: list[ActionCase] = []
         used: set[tuple[str, str]] = set()
         for code in checks.marketplaces_of(orders):
-            declaration = self.spec.marketplace(code)
+            declaration = self.declaration(code)
             if declaration is None:
                 continue
             mine = [o for o in orders if o.marketplace == code]
@@ -262,6 +275,59 @@ class ConnectorConformance:
                     used.add((code, order.order_id))
                     break
         return cases
+
+    # --- declarations -------------------------------------------------------------------------------
+
+    _fetched: tuple[MarketplaceDeclaration, ...] | None = None  # per test instance: what fetch_marketplaces gave
+    _fetched_answer: object = None
+
+    def declarations(self) -> tuple[MarketplaceDeclaration, ...]:
+        """The marketplace declarations the host would use: ``spec.marketplaces`` and, for a connector with
+        ``dynamic_marketplaces``, those its client's ``fetch_marketplaces()`` returned against the
+        marketplace of the current check (a static declaration wins over a fetched one with its code;
+        fetched ones with problems are left out, as the host does)."""
+        found = {d.code: d for d in self._fetched or ()}
+        found.update({d.code: d for d in self.spec.marketplaces})
+        return tuple(found.values())
+
+    def declaration(self, code: str) -> MarketplaceDeclaration | None:
+        """The declaration of marketplace ``code`` among :meth:`declarations`, or ``None``."""
+        return next((d for d in self.declarations() if d.code == code), None)
+
+    def _fetch_declarations(self, run: Callable[..., Any]) -> None:
+        """Ask the connector's client for its marketplaces (``dynamic_marketplaces``), as the host does
+        before importing; keep what the host would keep."""
+        async def go(env: KitEnvironment, client: MarketplaceClient) -> object:
+            try:
+                return await client.fetch_marketplaces()
+            except NotImplementedError as exc:
+                raise AssertionError(
+                    "the spec sets dynamic_marketplaces=True but the client does not implement "
+                    "fetch_marketplaces(): return the declarations read from the platform (the kit checks "
+                    "actions, statuses and orders against them)") from exc
+            except Exception as exc:
+                raise AssertionError(
+                    f"fetch_marketplaces() raised {type(exc).__name__}: {exc} against the kit's marketplace: "
+                    "the host cannot import or validate any action without the declarations") from exc
+        answer = run(go)
+        self._fetched_answer = answer
+        kept: dict[str, MarketplaceDeclaration] = {}
+        for declaration in answer if isinstance(answer, (list, tuple)) else ():
+            if isinstance(declaration, MarketplaceDeclaration) and not declaration.check():
+                kept.setdefault(declaration.code, declaration)
+        self._fetched = tuple(kept.values())
+
+    def _declarations_to_check(self, tmp_path: Path) -> tuple[MarketplaceDeclaration, ...]:
+        """What the declaration checks look at: the static declarations, plus (dynamic connectors) every
+        declaration fetched from a fresh marketplace, problems included."""
+        if not self.spec.dynamic_marketplaces:
+            return tuple(self.spec.marketplaces)
+        with self._session(tmp_path):
+            answer = self._fetched_answer
+        fetched = [d for d in answer if isinstance(d, MarketplaceDeclaration)] \
+            if isinstance(answer, (list, tuple)) else []
+        static = {d.code for d in self.spec.marketplaces}
+        return tuple(self.spec.marketplaces) + tuple(d for d in fetched if d.code not in static)
 
     # --- machinery ----------------------------------------------------------------------------------
 
@@ -346,9 +412,11 @@ class ConnectorConformance:
         return client
 
     @contextmanager
-    def _session(self, tmp_path: Path) -> Iterator[tuple[KitEnvironment, Callable[..., Awaitable[Any]]]]:
+    def _session(self, tmp_path: Path, *, fetch: bool = True
+                 ) -> Iterator[tuple[KitEnvironment, Callable[..., Awaitable[Any]]]]:
         """An environment, and a runner that calls ``fn(env, client)`` inside an event loop with the
-        host-like HTTP client."""
+        host-like HTTP client. For a ``dynamic_marketplaces`` connector the declarations are fetched
+        first (``fetch``), with a client of their own, as the host does before an import."""
         with self._environment(tmp_path) as env:
             def run(fn: Callable[[KitEnvironment, MarketplaceClient], Awaitable[T]],
                     config: Mapping[str, Any] | None = None) -> T:
@@ -362,6 +430,8 @@ class ConnectorConformance:
 
                 return self._async(go)
 
+            if fetch and self.spec.dynamic_marketplaces:
+                self._fetch_declarations(run)
             yield env, run  # type: ignore[misc]
 
     async def _pages(self, client: MarketplaceClient, cursor: str | None) -> list[OrderPage]:
@@ -428,20 +498,32 @@ class ConnectorConformance:
             self._report(self.spec.check(), "the host would refuse this connector (ConnectorSpec.check())")
         self._run("declaration_spec_is_valid", body)
 
-    def test_declaration_status_map(self) -> None:
-        """Every status-map target is one of the 16 common statuses."""
-        self._run("declaration_status_map",
-                  lambda: self._report(checks.status_map_problems(self.spec), "status map problems"))
+    def test_declaration_fetched_marketplaces(self, tmp_path: Path) -> None:
+        """``dynamic_marketplaces``: ``fetch_marketplaces()`` against the marketplace returns a non-empty list
+        of valid declarations, one per code (the host leaves out any with problems)."""
+        def body() -> None:
+            if not self.spec.dynamic_marketplaces:
+                pytest.skip("the connector declares its marketplaces in the spec (dynamic_marketplaces=False)")
+            with self._session(tmp_path):
+                answer = self._fetched_answer
+            self._report(checks.fetched_declaration_problems(answer), "fetch_marketplaces() problems")
+        self._run("declaration_fetched_marketplaces", body)
 
-    def test_declaration_actions(self) -> None:
-        """Every action is allowed from at least one valid status and names a valid result status."""
-        self._run("declaration_actions",
-                  lambda: self._report(checks.action_problems(self.spec), "action declaration problems"))
+    def test_declaration_status_map(self, tmp_path: Path) -> None:
+        """Every status-map target is one of the 16 common statuses (fetched declarations included)."""
+        self._run("declaration_status_map", lambda: self._report(
+            checks.status_map_problems(self.spec, self._declarations_to_check(tmp_path)), "status map problems"))
 
-    def test_declaration_arguments(self) -> None:
-        """Action arguments are well formed."""
-        self._run("declaration_arguments",
-                  lambda: self._report(checks.argument_problems(self.spec), "action argument problems"))
+    def test_declaration_actions(self, tmp_path: Path) -> None:
+        """Every action is allowed from at least one valid status and names a valid result status (fetched
+        declarations included)."""
+        self._run("declaration_actions", lambda: self._report(
+            checks.action_problems(self.spec, self._declarations_to_check(tmp_path)), "action declaration problems"))
+
+    def test_declaration_arguments(self, tmp_path: Path) -> None:
+        """Action arguments are well formed (fetched declarations included)."""
+        self._run("declaration_arguments", lambda: self._report(
+            checks.argument_problems(self.spec, self._declarations_to_check(tmp_path)), "action argument problems"))
 
     def test_declaration_secret_fields(self) -> None:
         """Config fields that hold credentials are marked secret."""
@@ -496,7 +578,7 @@ class ConnectorConformance:
     def test_check_good_config(self, tmp_path: Path) -> None:
         """``check()`` succeeds with the good config."""
         def body() -> None:
-            with self._session(tmp_path) as (_env, run):
+            with self._session(tmp_path, fetch=False) as (_env, run):
                 async def go(env: KitEnvironment, client: MarketplaceClient) -> CheckResult:
                     return await client.check()
                 result = run(go)
@@ -507,7 +589,7 @@ class ConnectorConformance:
     def test_check_bad_credentials(self, tmp_path: Path) -> None:
         """``check()`` with wrong credentials returns ``ok=False`` and a clear message; it does not raise."""
         def body() -> None:
-            with self._session(tmp_path) as (env, run):
+            with self._session(tmp_path, fetch=False) as (env, run):
                 bad = self.bad_credentials(env)
 
                 async def go(env: KitEnvironment, client: MarketplaceClient) -> CheckResult:
@@ -535,7 +617,8 @@ class ConnectorConformance:
                     return await self._pull(client)
                 orders = run(go)
             assert orders, "a full read (fetch_orders(None)) returned no order: the emulator should serve some"
-            problems = [p for order in orders for p in checks.record_problems(self.spec, order)]
+            declarations = self.declarations()
+            problems = [p for order in orders for p in checks.record_problems(self.spec, order, declarations)]
             self._report(problems, "pulled orders do not validate")
         self._run("pull_records_validate", body)
 
@@ -615,7 +698,7 @@ class ConnectorConformance:
                             f"fetch_orders raised {type(exc).__name__}: {exc} on an order with an unknown raw "
                             "status; yield it with its raw_status as received instead") from exc
                 orders = run(go)
-            unknown = [o for o in orders if (d := self.spec.marketplace(o.marketplace)) is not None
+            unknown = [o for o in orders if (d := self.declaration(o.marketplace)) is not None
                        and checks.resolve_status(d, o) is None]
             assert unknown, ("after plant_unknown_status(), no pulled order has an unmapped raw status: keep the "
                              "marketplace's raw status in RemoteOrder.raw_status, do not drop or rewrite it")
@@ -646,13 +729,17 @@ class ConnectorConformance:
                             problems.append(f"after {case.label} was applied, get_order returned None")
                             continue
                         status = checks.resolve_status(case.declaration, after)
-                        if case.action.result_status is not None and status != case.action.result_status:
+                        # The host's own rule (reconciliation): the result status or one reached only
+                        # through it (an accepted order may already await shipment).
+                        if case.action.result_status is not None and not shows_effect(
+                                case.action.result_status, status):
                             problems.append(
                                 f"after {case.label} was applied, get_order shows "
                                 f"{status or 'no common status'} (raw "
                                 f"{after.raw_status!r}) but the declaration says result_status="
-                                f"{case.action.result_status}: fix result_status or the status map (the host "
-                                "compares them to tell whether an interrupted action went through)")
+                                f"{case.action.result_status}, which {status or 'that'} does not follow: fix result_status or the "
+                                "status map (the host compares them to tell whether an interrupted action went "
+                                "through)")
                     return problems
                 problems = run(go)
             self._report(problems, "actions")
@@ -768,7 +855,7 @@ class ConnectorConformance:
     def _wrong_state_case(self, orders: Sequence[RemoteOrder]) -> ActionCase | None:
         best: tuple[int, ActionCase] | None = None
         for order in orders:
-            declaration = self.spec.marketplace(order.marketplace)
+            declaration = self.declaration(order.marketplace)
             if declaration is None:
                 continue
             status = checks.resolve_status(declaration, order)
@@ -791,7 +878,8 @@ class ConnectorConformance:
         return None if best is None else best[1]
 
     def test_action_undeclared_not_supported(self, tmp_path: Path) -> None:
-        """An action the marketplace does not declare is answered ``not_supported`` without any HTTP call."""
+        """An action the marketplace does not declare is answered ``not_supported`` without any HTTP call
+        (``dynamic_marketplaces``: without any call after the client's own ``fetch_marketplaces()``)."""
         def body() -> None:
             with self._session(tmp_path) as (env, run):
                 async def pull(env: KitEnvironment, client: MarketplaceClient) -> list[RemoteOrder]:
@@ -799,7 +887,7 @@ class ConnectorConformance:
                 orders = run(pull)
                 target: tuple[RemoteOrder, ActionKind] | None = None
                 for code in checks.marketplaces_of(orders):
-                    declaration = self.spec.marketplace(code)
+                    declaration = self.declaration(code)
                     kinds = checks.undeclared_kinds(declaration) if declaration else []
                     if kinds:
                         target = (next(o for o in orders if o.marketplace == code), kinds[0])
@@ -810,13 +898,25 @@ class ConnectorConformance:
                 request = ActionRequest(f"kit-{uuid.uuid4().hex[:12]}", kind, order.marketplace, order.order_id)
 
                 async def go() -> tuple[ActionResult, list[tuple[str, str]]]:
-                    transport = RecordingTransport()
-                    async with httpx.AsyncClient(transport=transport) as http:
-                        client = self._client(env, http)
-                        try:
-                            return await client.perform(request), transport.requests
-                        finally:
-                            await client.aclose()
+                    # A client that reads its declarations from the platform may do so first (as it does
+                    # before the host validates any action); after that, not one call.
+                    dynamic = self.spec.dynamic_marketplaces
+                    network = httpx.AsyncHTTPTransport() if dynamic else None
+                    transport = RecordingTransport(forward=network)
+                    try:
+                        async with httpx.AsyncClient(transport=transport,
+                                                     timeout=httpx.Timeout(self.http_timeout)) as http:
+                            client = self._client(env, http)
+                            try:
+                                if dynamic:
+                                    await client.fetch_marketplaces()
+                                    transport.close_gate()
+                                return await client.perform(request), transport.requests
+                            finally:
+                                await client.aclose()
+                    finally:
+                        if network is not None:
+                            await network.aclose()
                 result, calls = self._async(go)
             label = f"{kind} on order {order.order_id!r} of {order.marketplace!r}, which the marketplace does not declare"
             assert result.outcome == ActionOutcome.NOT_SUPPORTED, (
@@ -830,15 +930,17 @@ class ConnectorConformance:
     def test_documents_fetchable(self, tmp_path: Path) -> None:
         """Each declared document kind is listed and fetchable for an order in a status it is available from."""
         def body() -> None:
-            if not any(m.documents for m in self.spec.marketplaces):
+            if not self.spec.dynamic_marketplaces and not any(m.documents for m in self.spec.marketplaces):
                 pytest.skip("the connector declares no document")
             with self._session(tmp_path) as (_env, run):
+                if not any(m.documents for m in self.declarations()):
+                    pytest.skip("the connector declares no document (fetched declarations included)")
                 async def go(env: KitEnvironment, client: MarketplaceClient) -> tuple[list[str], int]:
                     orders = await self._pull(client)
                     problems: list[str] = []
                     tried = 0
                     for code in checks.marketplaces_of(orders):
-                        declaration = self.spec.marketplace(code)
+                        declaration = self.declaration(code)
                         if declaration is None:
                             continue
                         for spec in declaration.documents:

@@ -22,7 +22,7 @@ from lengow_tui.services.channels import channel_names
 from lengow_tui.services.orders import OrderFilter, OrderSort, count_by_status
 from lengow_tui.tui.activity import ActivityEntry, ActivityLogScreen
 from lengow_tui.tui.filters import ViewFilter
-from lengow_tui.tui.live import data_version
+from lengow_tui.tui.live import ChangeListener, data_version
 from lengow_tui.tui.order_table import OrderTable
 from lengow_tui.tui.sidebar import StatusSidebar
 
@@ -30,6 +30,10 @@ if TYPE_CHECKING:
     from lengow_tui.runtime import Runtime
 
 LIVE_TICK_SECONDS = 1.5
+# PostgreSQL with a LISTEN connection: refresh on notifications, at most this often (a big import sends
+# one per page), and poll the data version this rarely as a safety net for writers that do not notify.
+NOTIFY_REFRESH_SECONDS = 0.3
+SAFETY_POLL_SECONDS = 15.0
 SYNC_TICK_SECONDS = 2.0
 MUTATING = {"accept", "refuse", "ship", "bulk_ship", "sync_now"}
 
@@ -485,6 +489,9 @@ class LengowApp(App[None]):
         self.sync_disabled_reason: str | None = None if self.live_sync else "background sync off"
         self.daemon: str | None = None  # the sync daemon that owns the database, when one runs
         self._version: tuple[object, ...] | None = None
+        self.listener: ChangeListener | None = None  # PostgreSQL: LISTEN lengow_tui_changes
+        self._notified = False  # a notification arrived that no refresh has answered yet
+        self._last_poll = 0.0
         self._sync_wakeup = asyncio.Event()
         self._force_import = True
         self._last_import = 0.0
@@ -499,7 +506,14 @@ class LengowApp(App[None]):
         self.orders_screen = OrdersScreen(self.runtime, read_only=self.read_only, ascii=self.ascii)
         self.push_screen(self.orders_screen)
         self._version = data_version(self.runtime.store)
+        self._last_poll = time.monotonic()
         self.set_interval(LIVE_TICK_SECONDS, self._live_tick)
+        if not self.runtime.store.is_sqlite:
+            self.listener = ChangeListener(self.runtime.store, self._changes_notified)
+            self.listener.start()
+            # A flag check, no query: the refresh follows a notification by at most this interval, and a
+            # burst of notifications (an import sends one per page) gives one refresh.
+            self.set_interval(NOTIFY_REFRESH_SECONDS, self._refresh_from_notification)
         if self.live_sync:
             self._sync_loop()
 
@@ -557,10 +571,21 @@ class LengowApp(App[None]):
         self.orders_screen.table.jump_to_order(order.id)  # type: ignore[arg-type]
         self.orders_screen.open_order(order.id)  # type: ignore[arg-type]
 
+    def on_unmount(self) -> None:
+        if self.listener is not None:
+            self.listener.stop()
+
     # -- live refresh and background sync ----------------------------------------------------------
     def _live_tick(self) -> None:
         if self.live_paused:
             return
+        if self._notified:  # a notification arrived while paused or while a refresh was pending
+            self._refresh_from_notification()
+            return
+        listening = self.listener is not None and self.listener.connected
+        if listening and time.monotonic() - self._last_poll < SAFETY_POLL_SECONDS:
+            return  # PostgreSQL: notifications say when to refresh
+        self._last_poll = time.monotonic()
         try:
             version = data_version(self.runtime.store)
         except Exception:
@@ -568,6 +593,27 @@ class LengowApp(App[None]):
         if version == self._version:
             return
         self._version = version
+        self._refresh_live()
+
+    def _changes_notified(self, _body: dict[str, object]) -> None:
+        """A writer committed a change (PostgreSQL NOTIFY). Called in the listener's thread: only sets a
+        flag, which the app's timer answers."""
+        self._notified = True
+
+    def _refresh_from_notification(self) -> None:
+        if self.live_paused or not self._notified:
+            return  # the tick after "resume" answers it
+        self._notified = False
+        try:
+            self._version = data_version(self.runtime.store)
+        except Exception:
+            self._notified = True  # a busy database: the next tick tries again
+            return
+        self._refresh_live()
+
+    def _refresh_live(self) -> None:
+        """Re-read what is shown: the visible page of the list (plus the cursor's neighbourhood), the
+        counts, and the screen on top when it can reload — never a whole list."""
         self.orders_screen.refresh_data()
         reload = getattr(self.screen, "reload", None)
         if callable(reload) and self.screen is not self.orders_screen:

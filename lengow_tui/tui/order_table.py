@@ -367,7 +367,7 @@ class OrderTable(ScrollView, can_focus=True):
         """Mark every order of the current filter, kept symbolic (see ``Marks``) until ids are needed."""
         if self._window is None:
             return
-        self.marks.add_filter(self.store, self._window.query.flt)
+        self.marks.add_filter(self.store, self._window.query.flt, count=self._window.count)
         self.refresh()
         self._marks_changed()
 

@@ -217,11 +217,17 @@ class Marks:
         for order_id in ids:
             self.set(order_id, order_id in covered, True)
 
-    def add_filter(self, store: Store, flt: OrderFilter) -> None:
+    def add_filter(self, store: Store, flt: OrderFilter, count: int | None = None) -> None:
+        """Mark every order of ``flt``. ``count``: how many orders match it, when the caller knows
+        (the list on screen does): with no other marks, nothing is counted again."""
         if flt not in self.all_filters:
             self.all_filters.append(flt)
             self.generation += 1
         self.excluded -= matching(store, [flt], self.excluded)  # unmarked by hand, marked again now
+        if count is not None and self.all_filters == [flt] and not self.excluded:
+            self.ids -= matching(store, [flt], self.ids)  # marked through the filter now
+            self.count = count + len(self.ids)
+            return
         self.recount(store)
 
     def clear(self) -> None:

@@ -398,7 +398,7 @@ async def test_lengow_validation_errors_are_rejections(emu, http, tmp_path):
     missing = await client.perform(request(ActionKind.REFUND, "manomano", emu.state.first_order("manomano", "shipped")))
     assert missing.outcome == ActionOutcome.REJECTED and "select the order lines" in missing.message
     gone = await client.perform(request(ActionKind.ACCEPT, "amazon_fr", order_id))
-    assert gone.outcome == ActionOutcome.REJECTED and "no longer offers accept" in gone.message
+    assert gone.outcome == ActionOutcome.NOT_SUPPORTED and "does not offer accept" in gone.message
     unknown = await client.perform(request(ActionKind.ACCEPT, "cdiscount", "NOPE"))
     assert unknown.outcome == ActionOutcome.REJECTED and "does not know this order" in unknown.message
     assert emu.state.action_records() == []

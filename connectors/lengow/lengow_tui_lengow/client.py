@@ -205,7 +205,7 @@ class LengowClient(MarketplaceClient):
             return _read_failure(exc, "reading the marketplace definitions")
         definition = _action_definition(definitions, request.marketplace, request.kind.value)
         if definition is None:
-            return ActionResult.rejected(f"Lengow no longer offers {request.kind.value} on {request.marketplace}")
+            return ActionResult.not_supported(f"Lengow does not offer {request.kind.value} on {request.marketplace}")
         targets = act.build_targets(request, definition, self.ctx.now())
         if isinstance(targets, str):
             return ActionResult.rejected(f"{what} cannot be sent: {targets}")

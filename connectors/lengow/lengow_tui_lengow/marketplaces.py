@@ -45,7 +45,10 @@ _ARG_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _CODE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 # Where an action leaves the order once the marketplace applied it (used by the host to reconcile).
 # accept (accepted or straight to waiting_shipment) and refund (refunding, partial or full) vary.
-RESULT_STATUS = {ActionKind.REFUSE: Status.REFUSED, ActionKind.SHIP: Status.SHIPPED, ActionKind.CANCEL: Status.CANCELED}
+# What the order shows once the action went through (or any status reached only after it: the host's
+# reconciliation accepts later ones, e.g. an accepted order already waiting for shipment).
+RESULT_STATUS = {ActionKind.ACCEPT: Status.ACCEPTED, ActionKind.REFUSE: Status.REFUSED, ActionKind.SHIP: Status.SHIPPED,
+                 ActionKind.CANCEL: Status.CANCELED, ActionKind.REFUND: Status.REFUNDING}
 
 
 def _label(name: str) -> str:

@@ -31,6 +31,7 @@ class FaultRule:
     seed: int = 0
     retry_after: float = 2.0
     seconds: float = 35.0
+    after: int = 0  # let this many matching requests through first (e.g. fail only the second page)
     rng: random.Random = field(default_factory=random.Random, repr=False)
 
     @classmethod
@@ -49,15 +50,18 @@ class FaultRule:
         if probability is not None and not (isinstance(probability, (int, float)) and 0 <= probability <= 1):
             raise ValueError("probability must be between 0 and 1")
         seed = int(data.get("seed", 0))
+        after = data.get("after", 0)
+        if not isinstance(after, int) or after < 0:
+            raise ValueError("after must be a whole number, 0 or more")
         return cls(kind=kind, path=str(data.get("path", "/api/*")), method=(data.get("method") or None),
                    count=count, probability=None if probability is None else float(probability), seed=seed,
                    retry_after=float(data.get("retry_after", 2.0)), seconds=float(data.get("seconds", 35.0)),
-                   rng=random.Random(seed))
+                   after=after, rng=random.Random(seed))
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "path": self.path, "method": self.method, "count": self.count,
                 "probability": self.probability, "seed": self.seed, "retry_after": self.retry_after,
-                "seconds": self.seconds}
+                "seconds": self.seconds, "after": self.after}
 
 
 class FaultTable:
@@ -81,6 +85,9 @@ class FaultTable:
                 if rule.method and rule.method.upper() != method:
                     continue
                 if not fnmatchcase(path, rule.path):
+                    continue
+                if rule.after > 0:
+                    rule.after -= 1
                     continue
                 if rule.probability is not None and rule.rng.random() >= rule.probability:
                     continue

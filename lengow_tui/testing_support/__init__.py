@@ -1,0 +1,1 @@
+"""Harnesses shared by the benchmarks (``bench/``) and the test suite. Not used by the application."""
