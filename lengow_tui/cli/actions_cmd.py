@@ -53,7 +53,7 @@ def list_cmd(
     print_table(
         ["id", "order", "channel", "action", "state", "tries", "updated", "last error"],
         [[str(r.id), r.order_reference, r.channel, r.kind, r.state, str(r.attempts),
-          r.updated_at.strftime("%Y-%m-%d %H:%M"), (r.last_error or "")[:60]] for r in rows],
+          r.updated_at.strftime("%Y-%m-%d %H:%M"), (r.last_error or "")[:300]] for r in rows],
     )
 
 

@@ -113,7 +113,9 @@ def queue_action(
     except ValueError:
         return QueueResult(order_id, ActionKind.ACCEPT, problems=[Problem("action", f"unknown action {kind!r}")])
     with runtime.store.write() as session:
-        order = session.get(Order, order_id)
+        # Locked (PostgreSQL): two terminals queueing the same action at once are taken one after the
+        # other, so the second sees the first's and is refused. (SQLite's write lock does the same.)
+        order = session.get(Order, order_id, with_for_update=True)
         if order is None:
             return QueueResult(order_id, kind, problems=[Problem("action", f"no order with id {order_id}")])
         # Validation happens before anything is added to the session: a refused action writes nothing.

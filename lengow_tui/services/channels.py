@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from lengow_tui.store.models import Channel
@@ -15,6 +16,14 @@ if TYPE_CHECKING:
 def ensure_channels(runtime: Runtime) -> None:
     """Create a row for every configured channel; rows of channels removed from the config stay
     (their orders remain visible) but are marked disabled."""
+    try:
+        _ensure_channels(runtime)
+    except IntegrityError:
+        # Several workers started together on an empty database: another one created the rows first.
+        _ensure_channels(runtime)
+
+
+def _ensure_channels(runtime: Runtime) -> None:
     configured = {c.name: c for c in runtime.config.channels}
     with runtime.store.write() as session:
         rows = {row.name: row for row in session.exec(select(Channel))}

@@ -11,7 +11,8 @@ import threading
 
 from lengow_tui_lengow.emulator.catalog import MARKETPLACES
 from lengow_tui_lengow.emulator.faults import FaultTable
-from lengow_tui_lengow.emulator.runner import bind, make_options, make_server
+from lengow_tui.emulation.server import bind
+from lengow_tui_lengow.emulator.runner import make_options, make_server
 from lengow_tui_lengow.emulator.state import EmulatorState
 
 

@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from lengow_tui_lengow.emulator import operations as ops
-from lengow_tui_lengow.emulator.faults import FaultRule, FaultTable
+from lengow_tui_lengow.emulator.faults import DEFAULT_PATH, FaultRule, FaultTable
 from lengow_tui_lengow.emulator.state import EmulatorState, LengowError, RejectRule
 
 Scope = dict[str, Any]
@@ -111,7 +111,7 @@ def build_app(state: EmulatorState, faults: FaultTable, stopping: threading.Even
                 if data.get("clear"):
                     faults.clear()
                 items = data["faults"] if "faults" in data else ([data] if "kind" in data else [])
-                rules = [FaultRule.from_json(item) for item in items]  # all valid, or none added
+                rules = [FaultRule.from_json(item, default_path=DEFAULT_PATH) for item in items]  # all valid, or none added
                 for rule in rules:
                     faults.add(rule)
             except ValueError as exc:

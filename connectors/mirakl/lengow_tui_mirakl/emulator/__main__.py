@@ -11,7 +11,8 @@ import threading
 
 from lengow_tui_mirakl.declarations import OPERATOR_CODES
 from lengow_tui_mirakl.emulator.faults import FaultTable
-from lengow_tui_mirakl.emulator.runner import bind, make_options, make_server
+from lengow_tui.emulation.server import bind
+from lengow_tui_mirakl.emulator.runner import make_options, make_server
 from lengow_tui_mirakl.emulator.state import EmulatorState
 
 

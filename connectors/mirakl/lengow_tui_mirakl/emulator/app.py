@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from lengow_tui_mirakl.emulator import operations as ops
-from lengow_tui_mirakl.emulator.faults import FaultRule, FaultTable
+from lengow_tui_mirakl.emulator.faults import DEFAULT_PATH, FaultRule, FaultTable
 from lengow_tui_mirakl.emulator.state import EmulatorState, MiraklError
 
 Scope = dict[str, Any]
@@ -160,7 +160,7 @@ def build_app(state: EmulatorState, faults: FaultTable, stopping: threading.Even
                 if data.get("clear"):
                     faults.clear()
                 items = data["faults"] if "faults" in data else ([data] if "kind" in data else [])
-                rules = [FaultRule.from_json(item) for item in items]  # all valid, or none added
+                rules = [FaultRule.from_json(item, default_path=DEFAULT_PATH) for item in items]  # all valid, or none added
                 for rule in rules:
                     faults.add(rule)
             except ValueError as exc:

@@ -1,103 +1,10 @@
-"""Fault injection: "the next N requests matching P answer K", or "each request matching P answers K
-with probability p" (seeded, so a run can be replayed)."""
+"""Fault injection for this emulator: the shared rules of :mod:`lengow_tui.emulation.faults`, matching
+the API's paths (``/api/*``) when a rule names none."""
 
 from __future__ import annotations
 
-import random
-import threading
-from dataclasses import dataclass, field
-from fnmatch import fnmatchcase
-from typing import Any
+from lengow_tui.emulation.faults import KINDS, FaultRule, FaultTable
 
-KINDS = frozenset({
-    "429",  # Retry-After in seconds
-    "429_date",  # Retry-After as an HTTP date
-    "500", "502", "503",
-    "timeout",  # answer only after `seconds` (longer than the client's timeout)
-    "reset",  # close the connection without any response
-    "truncated",  # a 200 whose JSON body is cut in half
-    "apply_then_500",  # the action is applied, then the answer is a 500
-    "apply_then_reset",  # the action is applied, then the connection is dropped
-})
+DEFAULT_PATH = "/api/*"
 
-
-@dataclass
-class FaultRule:
-    kind: str
-    path: str = "/api/*"
-    method: str | None = None
-    count: int | None = None  # remaining matches; None = no limit (probability rules)
-    probability: float | None = None
-    seed: int = 0
-    retry_after: float = 2.0
-    seconds: float = 35.0
-    after: int = 0  # let this many matching requests through first (e.g. fail only the second page)
-    rng: random.Random = field(default_factory=random.Random, repr=False)
-
-    @classmethod
-    def from_json(cls, data: Any) -> FaultRule:
-        if not isinstance(data, dict):
-            raise ValueError("a fault is a JSON object")
-        kind = str(data.get("kind", ""))
-        if kind not in KINDS:
-            raise ValueError(f"unknown fault kind {kind!r}; one of: {', '.join(sorted(KINDS))}")
-        count = data.get("count")
-        probability = data.get("probability")
-        if count is None and probability is None:
-            count = 1
-        if count is not None and (not isinstance(count, int) or count < 1):
-            raise ValueError("count must be a positive whole number")
-        if probability is not None and not (isinstance(probability, (int, float)) and 0 <= probability <= 1):
-            raise ValueError("probability must be between 0 and 1")
-        seed = int(data.get("seed", 0))
-        after = data.get("after", 0)
-        if not isinstance(after, int) or after < 0:
-            raise ValueError("after must be a whole number, 0 or more")
-        return cls(kind=kind, path=str(data.get("path", "/api/*")), method=(data.get("method") or None),
-                   count=count, probability=None if probability is None else float(probability), seed=seed,
-                   retry_after=float(data.get("retry_after", 2.0)), seconds=float(data.get("seconds", 35.0)),
-                   after=after, rng=random.Random(seed))
-
-    def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "path": self.path, "method": self.method, "count": self.count,
-                "probability": self.probability, "seed": self.seed, "retry_after": self.retry_after,
-                "seconds": self.seconds, "after": self.after}
-
-
-class FaultTable:
-    def __init__(self) -> None:
-        self.rules: list[FaultRule] = []
-        self.lock = threading.Lock()
-
-    def add(self, rule: FaultRule) -> None:
-        with self.lock:
-            self.rules.append(rule)
-
-    def clear(self) -> None:
-        with self.lock:
-            self.rules.clear()
-
-    def match(self, method: str, path: str) -> FaultRule | None:
-        if not self.rules:
-            return None
-        with self.lock:
-            for rule in list(self.rules):
-                if rule.method and rule.method.upper() != method:
-                    continue
-                if not fnmatchcase(path, rule.path):
-                    continue
-                if rule.after > 0:
-                    rule.after -= 1
-                    continue
-                if rule.probability is not None and rule.rng.random() >= rule.probability:
-                    continue
-                if rule.count is not None:
-                    rule.count -= 1
-                    if rule.count <= 0:
-                        self.rules.remove(rule)
-                return rule
-        return None
-
-    def to_json(self) -> list[dict[str, Any]]:
-        with self.lock:
-            return [r.to_json() for r in self.rules]
+__all__ = ["DEFAULT_PATH", "KINDS", "FaultRule", "FaultTable"]

@@ -1,0 +1,1 @@
+"""Building blocks for loopback marketplace emulators (tests, benchmarks, demos). No pytest here."""
