@@ -35,14 +35,15 @@ class TestLengowConformance(ConnectorConformance):
     spec = plugin.SPEC
     plugin_module = "lengow_tui_lengow.plugin"
     entry_point_name = "lengow"
-    # Known problems the kit finds (strict: each turns red the day it passes). See the report of issue 6.
+
+    # Known problem the kit finds (strict: it turns red the day it passes).
     expected_failures = {
         "action_replay_not_applied_twice": (
-            "a replay with the same action_id AND attempt=1 after the first send was processed is answered "
-            "rejected (a second Lengow action is created and refused by the marketplace; applied once all the "
-            "same); the client treats an identical processed action as a replay only when attempt > 1, so that "
-            "a new identical intent stays possible (the host increments attempt on every resend; attempt=2 "
-            "replays pass). Lengow has no idempotency key: a fix needs the client to remember action_ids"),
+            "a refund replayed with the same action_id AND attempt=1 after the first was processed creates a "
+            "second Lengow action, which the marketplace refuses later, asynchronously (applied once all the "
+            "same; attempt>1 replays, and replays of accept/refuse/ship/cancel, answer already_applied). A "
+            "partial refund may rightly be asked twice, so telling a replay apart needs the order re-read "
+            "(line already refunded) before creating it"),
     }
 
     @contextmanager

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from lengow_tui.connector_api import (
+    ActionKind,
     ActionOutcome,
     ActionRequest,
     ActionResult,
@@ -45,6 +46,8 @@ LOOKUP_YEARS = 10  # get_order: a date filter, or Lengow only searches the last 
 def _iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="milliseconds")
 
+
+_ONCE_PER_ORDER = frozenset({ActionKind.ACCEPT, ActionKind.REFUSE, ActionKind.SHIP, ActionKind.CANCEL})
 
 class LengowClient(MarketplaceClient):
     def __init__(self, ctx: ClientContext) -> None:
@@ -237,19 +240,27 @@ class LengowClient(MarketplaceClient):
                                                 target.line)
         except ConnectorError as exc:
             return _read_failure(exc, f"looking for {what} at Lengow")
+        done_before = False  # an identical action was processed already
         for record in sorted(existing, key=lambda r: -int(r.get("id") or 0)):
             if not act.same_action(record, params):
                 continue
             state = act.record_state(record)
+            done_before = done_before or state == "processed"
             if state in ("queued", "sent"):
                 return int(record["id"])  # plugins' rule: an identical queued action is not sent again
-            if state == "processed" and request.attempt > 1:
-                # A resend of an intent whose first send may have gone through: it did.
+            if state == "processed" and (request.attempt > 1 or request.kind in _ONCE_PER_ORDER):
+                # A resend of an intent whose first send may have gone through: it did. Accept, refuse,
+                # ship and cancel happen once per order (or line), so an identical processed one is this
+                # one even on a first attempt (a replay); a refund may rightly be repeated.
                 return ActionResult.already_applied("Lengow already processed this action")
         answer = await self.api.act(ACTIONS, what, params)
         if isinstance(answer, ActionResult):
             return answer
         if answer.status_code >= 300:
+            if done_before:
+                # The same intent was processed before and the marketplace refuses it again: this is a
+                # replay of it (a partial refund asked twice on purpose would have been accepted).
+                return ActionResult.already_applied("Lengow already processed this action")
             return ActionResult.rejected(f"Lengow refused {what} ({target.label}): "
                                          f"{self.api.lengow_message(answer)}")
         try:
