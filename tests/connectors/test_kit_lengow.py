@@ -36,15 +36,6 @@ class TestLengowConformance(ConnectorConformance):
     plugin_module = "lengow_tui_lengow.plugin"
     entry_point_name = "lengow"
 
-    # Known problem the kit finds (strict: it turns red the day it passes).
-    expected_failures = {
-        "action_replay_not_applied_twice": (
-            "a refund replayed with the same action_id AND attempt=1 after the first was processed creates a "
-            "second Lengow action, which the marketplace refuses later, asynchronously (applied once all the "
-            "same; attempt>1 replays, and replays of accept/refuse/ship/cancel, answer already_applied). A "
-            "partial refund may rightly be asked twice, so telling a replay apart needs the order re-read "
-            "(line already refunded) before creating it"),
-    }
 
     @contextmanager
     def marketplace(self, tmp_path: Path) -> Iterator[KitEnvironment]:

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from lengow_tui.connector_api import (
+    Status,
     ActionKind,
     ActionOutcome,
     ActionRequest,
@@ -253,6 +254,10 @@ class LengowClient(MarketplaceClient):
                 # ship and cancel happen once per order (or line), so an identical processed one is this
                 # one even on a first attempt (a replay); a refund may rightly be repeated.
                 return ActionResult.already_applied("Lengow already processed this action")
+        if done_before and request.kind is ActionKind.REFUND and await self._refunded(request, target):
+            # An identical refund was processed and the line (or order) already shows it: a replay. A partial
+            # refund asked again on purpose finds the line still refundable and goes through.
+            return ActionResult.already_applied("Lengow already processed this refund")
         answer = await self.api.act(ACTIONS, what, params)
         if isinstance(answer, ActionResult):
             return answer
@@ -272,6 +277,25 @@ class LengowClient(MarketplaceClient):
             # Plugins treat "no id" as not created; we cannot be sure, so the host re-reads first.
             return ActionResult.ambiguous(f"Lengow answered {what} without an action id")
         return action_id
+
+    async def _refunded(self, request: ActionRequest, target: act.Target) -> bool:
+        """Whether the order re-read now shows the refund of ``target`` (its line, else the order)."""
+        try:
+            remote = await self.get_order(request.marketplace, request.order_id)
+            declaration = mp.declaration(request.marketplace,
+                                         (await self.definitions()).get(request.marketplace))
+        except ConnectorError:
+            return False
+        if remote is None or declaration is None:
+            return False
+        refund_states = (Status.REFUNDING, Status.PARTIAL_REFUNDED, Status.REFUNDED)
+        if target.line is not None:
+            line = next((l for l in remote.lines if l.line_id == target.line), None)
+            status = declaration.status_map.line_status(line.raw_status) if line and line.raw_status else None
+            if status is not None:
+                return status in refund_states
+        return declaration.status_map.resolve(remote.raw_status, [l.raw_status for l in remote.lines]) \
+            in refund_states
 
     async def poll(self, handle: str) -> ActionResult:
         if self.settings is None:
