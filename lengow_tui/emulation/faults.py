@@ -6,8 +6,12 @@ ASGI layer and gives its API's path as ``default_path``."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 import threading
+import time
+from collections.abc import Awaitable, Callable
+from email.utils import formatdate
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
@@ -104,3 +108,76 @@ class FaultTable:
     def to_json(self) -> list[dict[str, Any]]:
         with self.lock:
             return [r.to_json() for r in self.rules]
+
+
+# --- answering with a fault (ASGI) -------------------------------------------------------------------
+
+ASGIApp = Callable[[dict[str, Any], Callable[..., Awaitable[Any]], Callable[..., Awaitable[Any]]], Awaitable[None]]
+ErrorResponse = Callable[..., ASGIApp]  # (status, message, headers=None) -> an ASGI response in the API's style
+
+
+async def answer_with_fault(
+    rule: FaultRule, scope: dict[str, Any], receive: Any, send: Any, *, error: ErrorResponse, api: ASGIApp,
+    stopping: threading.Event, swallowed: Callable[[str, int], None], too_many: str = "Too many requests",
+) -> None:
+    """Answer the request with ``rule``'s fault. The kinds that fail before the API (429, 5xx, timeout,
+    reset) call ``swallowed(kind, status)`` so the emulator can log a call the API never saw; the others
+    (truncated, apply_then_*) run ``api`` first, then spoil or drop its answer."""
+    from starlette.responses import Response
+
+    kind = rule.kind
+    if kind in ("429", "429_date"):
+        retry = str(int(rule.retry_after)) if kind == "429" else formatdate(time.time() + rule.retry_after, usegmt=True)
+        swallowed(kind, 429)
+        await error(429, too_many, {"Retry-After": retry})(scope, receive, send)
+        return
+    if kind in ("500", "502", "503"):
+        swallowed(kind, int(kind))
+        if kind == "500":
+            await error(500, "Internal Server Error")(scope, receive, send)
+        else:  # what a proxy in front of the API answers: HTML, not the API's JSON
+            text = {"502": "Bad Gateway", "503": "Service Unavailable"}[kind]
+            await Response(f"<html><body><h1>{kind} {text}</h1></body></html>", status_code=int(kind),
+                           media_type="text/html")(scope, receive, send)
+        return
+    if kind == "timeout":
+        swallowed(kind, 504)
+        waited = 0.0
+        while waited < rule.seconds and not stopping.is_set():
+            await asyncio.sleep(0.05)
+            waited += 0.05
+        await error(504, "Gateway Timeout")(scope, receive, send)
+        return
+    if kind == "reset":
+        swallowed(kind, 0)
+        drop_connection(receive)
+        return
+    captured: dict[str, Any] = {"start": None, "body": bytearray()}
+
+    async def capture(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            captured["start"] = message
+        elif message["type"] == "http.response.body":
+            captured["body"] += message.get("body", b"")
+
+    await api(scope, receive, capture)
+    if kind == "truncated" and captured["start"] is not None:
+        body = bytes(captured["body"])[: max(1, len(captured["body"]) // 2)]
+        headers = [(k, v) for k, v in captured["start"].get("headers", []) if k.lower() != b"content-length"]
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": captured["start"]["status"], "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+    elif kind == "apply_then_500":
+        await error(500, "Internal Server Error")(scope, receive, send)
+    else:  # apply_then_reset
+        drop_connection(receive)
+
+
+def drop_connection(receive: Any) -> None:
+    """Close the TCP connection without answering (uvicorn's request cycle holds the transport)."""
+    cycle = getattr(receive, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if transport is None:
+        raise RuntimeError("this server does not let the emulator drop a connection")
+    cycle.disconnected = True  # type: ignore[union-attr]  # uvicorn must not try to answer a 500 now
+    transport.abort()

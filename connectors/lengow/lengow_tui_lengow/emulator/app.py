@@ -4,12 +4,9 @@ rate limits, the token and ``account_id``."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
-import time
 from collections.abc import Awaitable, Callable
-from email.utils import formatdate
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -19,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from lengow_tui_lengow.emulator import operations as ops
+from lengow_tui.emulation.faults import answer_with_fault
 from lengow_tui_lengow.emulator.faults import DEFAULT_PATH, FaultRule, FaultTable
 from lengow_tui_lengow.emulator.state import EmulatorState, LengowError, RejectRule
 
@@ -252,66 +250,17 @@ class GatewayLayer:
 
     async def _fault(self, rule: FaultRule, scope: Scope, receive: Receive, send: Send) -> bool:
         """Answer with the fault (the spoiling kinds run the API first, then spoil its answer)."""
-        kind = rule.kind
-        if kind in ("429", "429_date"):
-            retry = str(int(rule.retry_after)) if kind == "429" else formatdate(time.time() + rule.retry_after,
-                                                                                usegmt=True)
-            self._log_swallowed(scope, kind, 429)
-            await lengow_error(429, "Request limitation: fault injected", {"Retry-After": retry})(scope, receive, send)
-            return True
-        if kind in ("500", "502", "503"):
-            self._log_swallowed(scope, kind, int(kind))
-            if kind == "500":
-                await lengow_error(500, "Internal Server Error")(scope, receive, send)
-            else:
-                text = {"502": "Bad Gateway", "503": "Service Unavailable"}[kind]
-                await Response(f"<html><body><h1>{kind} {text}</h1></body></html>", status_code=int(kind),
-                               media_type="text/html")(scope, receive, send)
-            return True
-        if kind == "timeout":
-            self._log_swallowed(scope, kind, 504)
-            waited = 0.0
-            while waited < rule.seconds and not self.stopping.is_set():
-                await asyncio.sleep(0.05)
-                waited += 0.05
-            await lengow_error(504, "Gateway Timeout")(scope, receive, send)
-            return True
-        if kind == "reset":
-            self._log_swallowed(scope, kind, 0)
-            _drop_connection(receive)
-            return True
-        # The request reaches the API; the answer is then spoiled.
-        captured: dict[str, Any] = {"start": None, "body": bytearray()}
 
-        async def capture(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                captured["start"] = message
-            elif message["type"] == "http.response.body":
-                captured["body"] += message.get("body", b"")
+        async def api(scope: Scope, receive: Receive, send: Send) -> None:
+            problem = self._auth_problem(scope)
+            if problem is not None:
+                await lengow_error(*problem)(scope, receive, send)
+                return
+            await self.app(scope, receive, send)
 
-        problem = self._auth_problem(scope)
-        if problem is not None:
-            await lengow_error(*problem)(scope, receive, send)
-            return True
-        await self.app(scope, receive, capture)
-        if kind == "truncated" and captured["start"] is not None:
-            body = bytes(captured["body"])[: max(1, len(captured["body"]) // 2)]
-            headers = [(k, v) for k, v in captured["start"].get("headers", []) if k.lower() != b"content-length"]
-            headers.append((b"content-length", str(len(body)).encode()))
-            await send({"type": "http.response.start", "status": captured["start"]["status"], "headers": headers})
-            await send({"type": "http.response.body", "body": body})
-        elif kind == "apply_then_500":
-            await lengow_error(500, "Internal Server Error")(scope, receive, send)
-        else:  # apply_then_reset
-            _drop_connection(receive)
+        await answer_with_fault(rule, scope, receive, send, error=lengow_error, api=api, stopping=self.stopping,
+                                swallowed=lambda kind, status: self._log_swallowed(scope, kind, status),
+                                too_many="Request limitation: fault injected")
         return True
 
 
-def _drop_connection(receive: Receive) -> None:
-    """Close the TCP connection without answering (uvicorn's request cycle holds the transport)."""
-    cycle = getattr(receive, "__self__", None)
-    transport = getattr(cycle, "transport", None)
-    if transport is None:
-        raise RuntimeError("this server does not let the emulator drop a connection")
-    cycle.disconnected = True  # type: ignore[union-attr]  # uvicorn must not try to answer a 500 now
-    transport.abort()

@@ -3,12 +3,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
-import time
 from collections.abc import Awaitable, Callable
-from email.utils import formatdate
 from typing import Any
 
 from starlette.applications import Starlette
@@ -17,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from lengow_tui_mirakl.emulator import operations as ops
+from lengow_tui.emulation.faults import answer_with_fault
 from lengow_tui_mirakl.emulator.faults import DEFAULT_PATH, FaultRule, FaultTable
 from lengow_tui_mirakl.emulator.state import EmulatorState, MiraklError
 
@@ -312,55 +310,10 @@ class GatewayLayer:
                               f"fault {kind}", kind)
 
     async def _fault(self, rule: FaultRule, scope: Scope, receive: Receive, send: Send) -> bool:
-        """Answer with the fault; False when the request must go on to the API (faults applied after)."""
-        kind = rule.kind
-        if kind in ("429", "429_date"):
-            retry = str(int(rule.retry_after)) if kind == "429" else formatdate(time.time() + rule.retry_after,
-                                                                                usegmt=True)
-            self._log_swallowed(scope, kind, 429)
-            await mirakl_error(429, "Too many requests", {"Retry-After": retry})(scope, receive, send)
-            return True
-        if kind in ("500", "502", "503"):
-            self._log_swallowed(scope, kind, int(kind))
-            if kind == "500":
-                await mirakl_error(500, "Internal Server Error")(scope, receive, send)
-            else:
-                text = {"502": "Bad Gateway", "503": "Service Unavailable"}[kind]
-                await Response(f"<html><body><h1>{kind} {text}</h1></body></html>", status_code=int(kind),
-                               media_type="text/html")(scope, receive, send)
-            return True
-        if kind == "timeout":
-            self._log_swallowed(scope, kind, 504)
-            waited = 0.0
-            while waited < rule.seconds and not self.stopping.is_set():
-                await asyncio.sleep(0.05)
-                waited += 0.05
-            await mirakl_error(504, "Gateway Timeout")(scope, receive, send)
-            return True
-        if kind == "reset":
-            self._log_swallowed(scope, kind, 0)
-            _drop_connection(receive)
-            return True
-        # The request reaches the API; the answer is then spoiled.
-        captured: dict[str, Any] = {"start": None, "body": bytearray()}
-
-        async def capture(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                captured["start"] = message
-            elif message["type"] == "http.response.body":
-                captured["body"] += message.get("body", b"")
-
-        await self._authorized_app(scope, receive, capture)
-        if kind == "truncated" and captured["start"] is not None:
-            body = bytes(captured["body"])[: max(1, len(captured["body"]) // 2)]
-            headers = [(k, v) for k, v in captured["start"].get("headers", []) if k.lower() != b"content-length"]
-            headers.append((b"content-length", str(len(body)).encode()))
-            await send({"type": "http.response.start", "status": captured["start"]["status"], "headers": headers})
-            await send({"type": "http.response.body", "body": body})
-        elif kind == "apply_then_500":
-            await mirakl_error(500, "Internal Server Error")(scope, receive, send)
-        else:  # apply_then_reset
-            _drop_connection(receive)
+        """Answer with the fault (the spoiling kinds run the API first, then spoil its answer)."""
+        await answer_with_fault(rule, scope, receive, send, error=mirakl_error, api=self._authorized_app,
+                                stopping=self.stopping,
+                                swallowed=lambda kind, status: self._log_swallowed(scope, kind, status))
         return True
 
     async def _authorized_app(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -384,11 +337,3 @@ def _query_value(scope: Scope, name: str) -> str | None:
     return None
 
 
-def _drop_connection(receive: Receive) -> None:
-    """Close the TCP connection without answering (uvicorn's request cycle holds the transport)."""
-    cycle = getattr(receive, "__self__", None)
-    transport = getattr(cycle, "transport", None)
-    if transport is None:
-        raise RuntimeError("this server does not let the emulator drop a connection")
-    cycle.disconnected = True  # type: ignore[union-attr]  # uvicorn must not try to answer a 500 now
-    transport.abort()
