@@ -7,6 +7,7 @@ ASGI layer and gives its API's path as ``default_path``."""
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import threading
 import time
@@ -181,3 +182,30 @@ def drop_connection(receive: Any) -> None:
         raise RuntimeError("this server does not let the emulator drop a connection")
     cycle.disconnected = True  # type: ignore[union-attr]  # uvicorn must not try to answer a 500 now
     transport.abort()
+
+
+def faults_endpoint(faults: FaultTable, default_path: str) -> Callable[[Any], Awaitable[Any]]:
+    """The ``/_emulator/faults`` control route: GET lists the rules, POST adds one (``{"kind", ...}``) or
+    several (``{"faults": [...]}``; ``"clear": true`` first), all valid or none added; DELETE clears."""
+    from starlette.responses import JSONResponse
+
+    async def endpoint(request: Any) -> Any:
+        if request.method == "DELETE":
+            faults.clear()
+            return JSONResponse({"faults": []})
+        if request.method == "POST":
+            try:
+                data = json.loads(await request.body() or b"{}")
+                if not isinstance(data, dict):
+                    raise ValueError("a JSON object is expected")
+                if data.get("clear"):
+                    faults.clear()
+                items = data["faults"] if "faults" in data else ([data] if "kind" in data else [])
+                rules = [FaultRule.from_json(item, default_path=default_path) for item in items]
+                for rule in rules:
+                    faults.add(rule)
+            except ValueError as exc:
+                return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse({"faults": faults.to_json()})
+
+    return endpoint

@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from lengow_tui_lengow.emulator import operations as ops
-from lengow_tui.emulation.faults import answer_with_fault
+from lengow_tui.emulation.faults import answer_with_fault, faults_endpoint
 from lengow_tui_lengow.emulator.faults import DEFAULT_PATH, FaultRule, FaultTable
 from lengow_tui_lengow.emulator.state import EmulatorState, LengowError, RejectRule
 
@@ -97,24 +97,7 @@ def build_app(state: EmulatorState, faults: FaultTable, stopping: threading.Even
     async def control_actions(request: Request) -> Response:
         return JSONResponse(state.actions_report())
 
-    async def control_faults(request: Request) -> Response:
-        if request.method == "DELETE":
-            faults.clear()
-            return JSONResponse({"faults": []})
-        if request.method == "POST":
-            try:
-                data = json.loads(await request.body() or b"{}")
-                if not isinstance(data, dict):
-                    raise ValueError("a JSON object is expected")
-                if data.get("clear"):
-                    faults.clear()
-                items = data["faults"] if "faults" in data else ([data] if "kind" in data else [])
-                rules = [FaultRule.from_json(item, default_path=DEFAULT_PATH) for item in items]  # all valid, or none added
-                for rule in rules:
-                    faults.add(rule)
-            except ValueError as exc:
-                return JSONResponse({"error": str(exc)}, status_code=400)
-        return JSONResponse({"faults": faults.to_json()})
+    control_faults = faults_endpoint(faults, DEFAULT_PATH)
 
     async def control_orders(request: Request) -> Response:
         try:
