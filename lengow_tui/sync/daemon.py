@@ -73,7 +73,7 @@ HELD_RETRY_SECONDS = 5.0  # another worker imports the channel: ask again this o
 PURGE_CHECK_SECONDS = 3600.0  # purge_due() decides whether a day has passed; we only ask hourly
 CANCEL_TIMEOUT = 5.0  # seconds cancelled tasks get to close their clients at the end of a shutdown
 EXIT_OK = 0
-EXIT_FAILED = 1  # forced by a second signal, or the daemon lock was lost
+EXIT_FAILED = 1  # forced by a second signal
 T = TypeVar("T")
 
 
@@ -474,12 +474,6 @@ class SyncDaemon:
         while not self.stopping.is_set():
             await self.sleep(HEARTBEAT_SECONDS)
             if self.stopping.is_set():
-                return
-            if self.lock is not None and not self.lock.still_held():
-                log("daemon_lock_lost", logging.ERROR, worker=self.worker,
-                    reason="the database connection holding the daemon lock was lost")
-                self.exit_code = EXIT_FAILED
-                self.stopping.set()
                 return
             try:
                 self._heartbeat()

@@ -1,12 +1,11 @@
-"""One sync daemon per database.
+"""One sync daemon per SQLite database.
 
 SQLite: an exclusive, non-blocking ``flock`` on ``<database file>.daemon.lock``, held (file descriptor
 open) for the daemon's life. The kernel drops it when the process dies however it dies, so a crash never
 leaves a stale lock; the file's text (pid, host, start time) only serves the error message.
 
 PostgreSQL: no lock. Any number of ``sync --watch`` workers share one database through leases kept in
-it (:mod:`lengow_tui.sync.leases`, docs/scale-out.md). :class:`DaemonLock` still knows how to take a
-session-level ``pg_try_advisory_lock`` keyed on the database and schema, but the daemon no longer asks.
+it (:mod:`lengow_tui.sync.leases`, docs/scale-out.md).
 
 :func:`daemon_lock_holder` tells the TUI (or anyone) whether daemons sync the database, without
 disturbing them: on PostgreSQL, any daemon ``worker`` row with a fresh heartbeat.
@@ -14,22 +13,17 @@ disturbing them: on PostgreSQL, any daemon ``worker`` row with a fresh heartbeat
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import socket
 import time
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection
-
     from lengow_tui.runtime import Runtime
     from lengow_tui.store import Store
 
@@ -39,7 +33,6 @@ LOCK_SUFFIX = ".daemon.lock"
 _ACQUIRE_TRIES = 5
 _ACQUIRE_PAUSE = 0.1
 # A worker row whose heartbeat is older than this is not taken as a live daemon (PostgreSQL description).
-_LIVE_HEARTBEAT = timedelta(seconds=60)
 
 
 class DaemonStartError(Exception):
@@ -81,14 +74,9 @@ def _started_at() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-@dataclass
-class _PgLock:
-    connection: Connection
-    key: int
-
-
 class DaemonLock:
-    """The database's daemon lock, held from :meth:`acquire` to :meth:`release`."""
+    """A SQLite database's daemon lock, held from :meth:`acquire` to :meth:`release`. (On PostgreSQL many
+    workers share a database: see :mod:`lengow_tui.sync.leases`.)"""
 
     def __init__(self, runtime: Runtime, worker: str) -> None:
         self.runtime = runtime
@@ -96,7 +84,6 @@ class DaemonLock:
         self.started_at = _started_at()
         self.path = sqlite_lock_path(runtime.store)
         self._fd: int | None = None
-        self._pg: _PgLock | None = None
 
     @property
     def where(self) -> str:
@@ -104,11 +91,8 @@ class DaemonLock:
 
     def acquire(self) -> None:
         """Take the lock or raise :class:`DaemonAlreadyRunning` naming the database and the holder."""
-        if self.runtime.store.is_sqlite:
-            if self.path is not None:
-                self._acquire_file(self.path)
-        else:
-            self._acquire_pg()
+        if self.path is not None:
+            self._acquire_file(self.path)
 
     def _acquire_file(self, path: Path) -> None:
         import fcntl
@@ -137,39 +121,6 @@ class DaemonLock:
         os.pwrite(fd, (json.dumps(info) + "\n").encode(), 0)
         self._fd = fd
 
-    def _acquire_pg(self) -> None:
-        from sqlalchemy import create_engine
-        from sqlalchemy.pool import NullPool
-
-        # A connection of its own, outside the store's pool: closing it must really end the session
-        # (and with it the lock), never hand a lock-holding session back to a pool.
-        engine = create_engine(self.runtime.store.url, poolclass=NullPool)
-        connection = engine.connect()
-        try:
-            key = _pg_key(connection)
-            got = connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
-            connection.commit()  # end the implicit transaction; the session-level lock stays
-        except Exception:
-            connection.close()
-            engine.dispose()
-            raise
-        if not got:
-            connection.close()
-            engine.dispose()
-            raise _already_running(self.where, _pg_holder(self.runtime) or "another sync daemon")
-        self._pg = _PgLock(connection, key)
-
-    def still_held(self) -> bool:
-        """False when the PostgreSQL connection that holds the lock was lost (the lock went with it)."""
-        if self._pg is None:
-            return True
-        try:
-            self._pg.connection.execute(text("SELECT 1")).scalar()
-            self._pg.connection.commit()
-            return True
-        except Exception:
-            return False
-
     def release(self) -> None:
         if self._fd is not None:
             import fcntl
@@ -180,16 +131,6 @@ class DaemonLock:
             finally:
                 os.close(self._fd)
                 self._fd = None
-        if self._pg is not None:
-            try:
-                self._pg.connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self._pg.key})
-                self._pg.connection.commit()
-            except Exception:
-                pass  # closing the connection releases a session lock anyway
-            finally:
-                self._pg.connection.close()
-                self._pg.connection.engine.dispose()
-                self._pg = None
 
 
 def _read_info(fd: int) -> dict[str, Any]:
@@ -199,52 +140,6 @@ def _read_info(fd: int) -> dict[str, Any]:
         return info if isinstance(info, dict) else {}
     except (OSError, ValueError):
         return {}
-
-
-def _pg_key(connection: Connection) -> int:
-    row = connection.execute(text("SELECT current_database(), current_schema()")).one()
-    digest = hashlib.sha256(f"lengow-tui sync daemon:{row[0]}:{row[1]}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
-
-
-def _pg_lock_backend(connection: Connection, key: int) -> int | None:
-    """The backend pid holding the advisory lock ``key`` (bigint keys: classid = high, objid = low word)."""
-    unsigned = key & 0xFFFFFFFFFFFFFFFF
-    row = connection.execute(
-        text("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
-             "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
-             "AND classid::bigint = :hi AND objid::bigint = :lo LIMIT 1"),
-        {"hi": unsigned >> 32, "lo": unsigned & 0xFFFFFFFF},
-    ).first()
-    return None if row is None else int(row[0])
-
-
-def _pg_holder(runtime: Runtime) -> str | None:
-    with runtime.store.engine.connect() as connection:
-        backend = _pg_lock_backend(connection, _pg_key(connection))
-    if backend is None:
-        return None
-    worker = _live_daemon_row(runtime)
-    if worker is None:
-        return f"a sync daemon (PostgreSQL backend pid {backend})"
-    return _describe_holder(worker)
-
-
-def _live_daemon_row(runtime: Runtime) -> dict[str, Any] | None:
-    from sqlmodel import col, select
-
-    from lengow_tui.store.models import Worker
-    from lengow_tui.store.types import utcnow
-
-    with runtime.store.read() as session:
-        row = session.exec(
-            select(Worker).where(Worker.kind == "daemon", Worker.heartbeat_at >= utcnow() - _LIVE_HEARTBEAT)
-            .order_by(col(Worker.heartbeat_at).desc())
-        ).first()
-    if row is None:
-        return None
-    started = row.started_at.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    return {"pid": row.pid, "host": row.host, "started_at": started}
 
 
 def _live_workers_description(runtime: Runtime) -> str | None:
