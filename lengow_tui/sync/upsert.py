@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from lengow_tui.connector_api import (
@@ -18,6 +18,7 @@ from lengow_tui.connector_api import (
     RemoteParty,
 )
 from lengow_tui.connector_api.types import PartyRole
+from lengow_tui.store.fast_insert import insert_rows
 from lengow_tui.store.models import Document, Order, OrderEvent, OrderLine, Party
 from lengow_tui.text import clean_text, clean_texts
 
@@ -131,6 +132,23 @@ def _review_reason(remote: RemoteOrder, declaration: MarketplaceDeclaration | No
     return f"raw status {raw_status!r} is not in {declaration.name}'s status map"
 
 
+def _known_rows(connection: Any, channel_id: int, keys: list[tuple[str, str]]) -> list[Any]:
+    """(id, marketplace, order id, remote update time) of the stored orders among ``keys``, read through
+    the unique (channel, marketplace, order id) index: one query per marketplace in the page. Without
+    the marketplace in the condition the planner walks every order of the channel, which made each
+    page's lookup grow with the store (a 100,000-order import spent most of its time there)."""
+    by_marketplace: dict[str, list[str]] = {}
+    for marketplace, order_id in keys:
+        by_marketplace.setdefault(marketplace, []).append(order_id)
+    found: list[Any] = []
+    for marketplace, order_ids in by_marketplace.items():
+        found.extend(connection.execute(
+            select(Order.id, Order.marketplace, Order.marketplace_order_id, Order.remote_updated_at).where(
+                Order.channel_id == channel_id, Order.marketplace == marketplace,
+                col(Order.marketplace_order_id).in_(order_ids))))
+    return found
+
+
 def _insert_new(
     session: Session, channel_id: int, new: list[tuple[RemoteOrder, MarketplaceDeclaration | None, str | None]],
     now: datetime, stats: UpsertStats,
@@ -147,17 +165,13 @@ def _insert_new(
     # Core statements on the session's connection (same transaction): the ORM's bulk insert runs one
     # statement per row whenever rows differ in which values are None.
     connection = session.connection()
-    connection.execute(insert(Order.__table__), rows)  # type: ignore[attr-defined]
+    insert_rows(connection, Order.__table__, rows)  # type: ignore[attr-defined]
     # The new ids, by the unique key. (RETURNING with rows in parameter order costs SQLite one
     # statement per row.)
     ids = {
         (marketplace, order_id): row_id
-        for row_id, marketplace, order_id in connection.execute(
-            select(Order.id, Order.marketplace, Order.marketplace_order_id).where(
-                Order.channel_id == channel_id,
-                col(Order.marketplace_order_id).in_([r["marketplace_order_id"] for r in rows]),
-            )
-        )
+        for row_id, marketplace, order_id, _ in _known_rows(
+            connection, channel_id, [(r["marketplace"], r["marketplace_order_id"]) for r in rows])
     }
     returned = [ids[(r["marketplace"], r["marketplace_order_id"])] for r in rows]
     lines, parties, documents, events = [], [], [], []
@@ -179,8 +193,7 @@ def _insert_new(
                            "raw_status": values["raw_status"], "from_status": None, "action_id": None,
                            "message": _review_reason(remote, declaration, values["raw_status"])})
     for model, batch in ((OrderLine, lines), (Party, parties), (Document, documents), (OrderEvent, events)):
-        if batch:
-            connection.execute(insert(model.__table__), batch)  # type: ignore[attr-defined]
+        insert_rows(connection, model.__table__, batch)  # type: ignore[attr-defined]
     stats.created += len(new)
 
 
@@ -225,17 +238,14 @@ def upsert_orders(
     # The same order may appear twice in a page (overlapping windows): keep its newest version.
     newest: dict[tuple[str, str], RemoteOrder] = {}
     for remote in orders:
-        key = (remote.marketplace, remote.order_id)
+        # Keyed as stored (cleaned), so that the lookup below finds what an earlier import wrote.
+        key = (clean_text(remote.marketplace, 64), clean_text(remote.order_id, 128))
         if key not in newest or remote.updated_at >= newest[key].updated_at:
             newest[key] = remote
-    ids = [order_id for _, order_id in newest]
     # Light rows first (a re-sync is mostly unchanged orders); whole rows only for those to update.
     known = {
         (marketplace, order_id): (row_id, updated_at)
-        for row_id, marketplace, order_id, updated_at in session.exec(
-            select(Order.id, Order.marketplace, Order.marketplace_order_id, Order.remote_updated_at)
-            .where(Order.channel_id == channel_id, col(Order.marketplace_order_id).in_(ids))
-        )
+        for row_id, marketplace, order_id, updated_at in _known_rows(session.connection(), channel_id, list(newest))
     }
     unchanged: list[int] = []
     stale: list[int] = []
