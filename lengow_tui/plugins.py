@@ -591,8 +591,8 @@ def _traced_client(inner: Any, connector: str, channel: str) -> Any:
             try:
                 async for page in inner.fetch_orders(cursor):
                     pages += 1
-                    orders += len(page.orders)
-                    self._log(f"fetch_orders page {pages}", started, f"{len(page.orders)} order(s)")
+                    orders += page.size
+                    self._log(f"fetch_orders page {pages}", started, f"{page.size} order(s)")
                     yield page
             except BaseException as exc:
                 self._log("fetch_orders", started, f"raised {type(exc).__name__} after {pages} page(s)")

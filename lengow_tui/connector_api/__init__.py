@@ -30,6 +30,8 @@ from lengow_tui.connector_api.types import (
     ActionResult,
     CheckResult,
     DocumentContent,
+    ListedOrder,
+    LoadOrders,
     OrderPage,
     PartyRole,
     RemoteDocument,
@@ -62,6 +64,8 @@ DocumentKind.__doc__ = ("A kind of order document: invoice, credit note, deliver
                         "shipping label, return note, other.")
 
 __all__ = [
+    "ListedOrder",
+    "LoadOrders",
     "parse_retry_after",
     "API_VERSION",
     "ENTRY_POINT_GROUP",

@@ -6,7 +6,7 @@ Amounts are integer minor units (cents) to avoid float rounding; times are timez
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -98,11 +98,65 @@ class RemoteOrder:
 
 
 @dataclass(frozen=True)
+class ListedOrder:
+    """An order a page names without converting it yet: its key and the marketplace's last change."""
+
+    marketplace: str
+    order_id: str
+    updated_at: datetime
+
+
+LoadOrders = Callable[[Sequence[ListedOrder]], Awaitable[Sequence[RemoteOrder]]]
+
+
+@dataclass(frozen=True)
 class OrderPage:
-    """A page of orders and the cursor that is safe to store once the page is committed."""
+    """A page of orders and the cursor that is safe to store once the page is committed.
+
+    Optionally (a connector's choice), a page may *list* orders instead of converting them: ``listed``
+    names each one (key and update time) and ``load`` converts the ones the host asks for. The host
+    asks, at most once per page and before committing its cursor, for the listed orders it does not
+    already hold at that update time, so a re-read of unchanged orders costs no conversion and no
+    follow-up calls (documents...). ``orders`` and ``listed`` may both be used in one page.
+    """
 
     orders: tuple[RemoteOrder, ...]
     cursor: str | None
+    listed: tuple[ListedOrder, ...] = ()
+    load: LoadOrders | None = None
+
+    def __post_init__(self) -> None:
+        if self.listed and self.load is None:
+            raise ValueError("an OrderPage that lists orders needs a load function")
+
+    async def load_listed(self, wanted: Sequence[ListedOrder]) -> tuple[RemoteOrder, ...]:
+        """The listed orders ``wanted``, converted by the connector and checked: exactly one order per
+        one asked for, with the same marketplace and id, not older than listed."""
+        # Each order once (a page may list one twice if it moved while being read): its newest listing.
+        newest = {(o.marketplace, o.order_id): o for o in sorted(wanted, key=lambda o: o.updated_at)}
+        if not newest:
+            return ()
+        assert self.load is not None
+        loaded = tuple(await self.load(tuple(newest.values())))
+        asked = {key: o.updated_at for key, o in newest.items()}
+        got = {(o.marketplace, o.order_id): o for o in loaded if isinstance(o, RemoteOrder)}
+        if len(loaded) != len(asked) or got.keys() != asked.keys() or any(
+                got[key].updated_at < updated_at for key, updated_at in asked.items()):
+            from lengow_tui.connector_api.errors import MalformedResponseError
+
+            raise MalformedResponseError(
+                f"the connector's load returned {len(loaded)} order(s) for {len(asked)} asked for, or other "
+                "orders than those listed (a connector bug: load must return each listed order asked for)")
+        return loaded
+
+    async def all_orders(self) -> tuple[RemoteOrder, ...]:
+        """Every order of the page: ``orders`` and, loaded, every listed one."""
+        return self.orders + await self.load_listed(self.listed) if self.listed else self.orders
+
+    @property
+    def size(self) -> int:
+        """How many orders the page holds, converted or listed."""
+        return len(self.orders) + len(self.listed)
 
 
 @dataclass(frozen=True)

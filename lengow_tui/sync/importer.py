@@ -9,14 +9,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from lengow_tui.connector_api import ConnectorError, MarketplaceClient, OrderPage, RateLimitedError
+from lengow_tui.connector_api import (
+    ConnectorError,
+    ListedOrder,
+    MarketplaceClient,
+    OrderPage,
+    RateLimitedError,
+    RemoteOrder,
+)
 from lengow_tui.store.models import SyncCursor
 from lengow_tui.store.notify import mark_changed
 from lengow_tui.store.types import utcnow
 from lengow_tui.sync.leases import LeaseLost, claim_import_lease, release_import_lease, renew_import_lease
 from lengow_tui.sync.marketplaces import refresh_declarations
 from lengow_tui.sync.rate_gate import close_gate, gate_delay, record_outcome
-from lengow_tui.sync.upsert import UpsertStats, upsert_orders
+from lengow_tui.sync.upsert import UpsertStats, sort_listed, upsert_orders
 from lengow_tui.text import clean_text
 
 if TYPE_CHECKING:
@@ -153,24 +160,35 @@ async def _import_leased(runtime: Runtime, channel_name: str, channel_id: int, c
             # Declarations read from the platform: refreshed (and cached) before the orders that use them.
             await refresh_declarations(runtime, channel_name, client)
         declarations = runtime.declarations(channel_name)
-        def store_page(page: OrderPage) -> UpsertStats:
+        def sort_page(page: OrderPage) -> tuple[list[ListedOrder], list[int]]:
+            with runtime.store.read() as session:
+                return sort_listed(session, channel_id, page.listed)
+
+        def store_page(page: OrderPage, orders: tuple[RemoteOrder, ...], seen: list[int]) -> UpsertStats:
             with runtime.store.write() as session:
                 # First, in the page's transaction: a worker that lost the lease stores nothing more.
                 renew_import_lease(session, channel_id, worker)
-                stats = upsert_orders(session, channel_id, page.orders, declarations, utcnow())
-                mark_changed(session, channel_id=channel_id, orders=len(page.orders))
+                stats = upsert_orders(session, channel_id, orders, declarations, utcnow(), seen)
+                mark_changed(session, channel_id=channel_id, orders=page.size)
                 row = session.get(SyncCursor, channel_id)
                 assert row is not None
                 if page.cursor is not None:
                     row.cursor = page.cursor
-                row.orders_seen += len(page.orders)
+                row.orders_seen += page.size
                 session.add(row)
             return stats
 
         async for page in _read_ahead(client.fetch_orders(cursor)):
-            # In a thread: SQLite releases the GIL while it works, so the next page is fetched and
-            # parsed meanwhile. Pages are still stored one at a time, in order, each with its cursor.
-            stats = await asyncio.to_thread(store_page, page)
+            # Database work in a thread: SQLite releases the GIL while it works, so the next page is
+            # fetched and parsed meanwhile. Pages are still stored one at a time, in order, each with
+            # its cursor.
+            orders, seen = page.orders, []
+            if page.listed:
+                # A listing page: load only what is new or changed (only this channel's importer,
+                # holding its lease, writes these orders, so the answer holds until the page is stored).
+                wanted, seen = await asyncio.to_thread(sort_page, page)
+                orders += await page.load_listed(wanted)
+            stats = await asyncio.to_thread(store_page, page, orders, seen)
             result.pages += 1
             result.created += stats.created
             result.updated += stats.updated

@@ -11,6 +11,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from lengow_tui.connector_api import (
+    ListedOrder,
     MarketplaceDeclaration,
     RemoteDocument,
     RemoteLine,
@@ -224,16 +225,36 @@ def _sync_children(session: Session, row: Order, remote: RemoteOrder, declaratio
         session.add(doc)
 
 
+def sort_listed(session: Session, channel_id: int, listed: Sequence[ListedOrder]) -> tuple[list[ListedOrder], list[int]]:
+    """Split a page's listed orders into those to load (new, or changed since stored) and the stored
+    ids of those already held at that update time (nothing to load, nothing to write but "seen")."""
+    keys = [(clean_text(o.marketplace, 64), clean_text(o.order_id, 128)) for o in listed]
+    known = {(marketplace, order_id): (row_id, updated_at)
+             for row_id, marketplace, order_id, updated_at in _known_rows(session.connection(), channel_id, keys)}
+    wanted: list[ListedOrder] = []
+    unchanged: dict[int, None] = {}
+    for key, order in zip(keys, listed, strict=True):
+        stored = known.get(key)
+        if stored is not None and order.updated_at <= stored[1]:
+            unchanged[stored[0]] = None
+        else:
+            wanted.append(order)
+    return wanted, list(unchanged)
+
+
 def upsert_orders(
     session: Session,
     channel_id: int,
     orders: Sequence[RemoteOrder],
     declarations: dict[str, MarketplaceDeclaration],
     now: datetime,
+    seen_unchanged: Sequence[int] = (),
 ) -> UpsertStats:
-    """Insert or update ``orders`` (one page) inside the caller's transaction."""
+    """Insert or update ``orders`` (one page) inside the caller's transaction. ``seen_unchanged``: ids
+    of stored orders the page listed unchanged (see :func:`sort_listed`), counted and marked as seen."""
     stats = UpsertStats()
     if not orders:
+        _mark_seen(session, list(seen_unchanged), now, stats)
         return stats
     # The same order may appear twice in a page (overlapping windows): keep its newest version.
     newest: dict[tuple[str, str], RemoteOrder] = {}
@@ -285,8 +306,12 @@ def upsert_orders(
                                    message=_review_reason(remote, declaration, row.raw_status)))
     if new:
         _insert_new(session, channel_id, new, now, stats)
-    if unchanged:
-        # Seen again, nothing new: one statement for the page, not one ORM update per order.
-        session.execute(update(Order).where(col(Order.id).in_(unchanged)).values(synced_at=now))
-        stats.unchanged += len(unchanged)
+    _mark_seen(session, list(dict.fromkeys([*unchanged, *seen_unchanged])), now, stats)
     return stats
+
+
+def _mark_seen(session: Session, ids: list[int], now: datetime, stats: UpsertStats) -> None:
+    if ids:
+        # Seen again, nothing new: one statement for the page, not one ORM update per order.
+        session.execute(update(Order).where(col(Order.id).in_(ids)).values(synced_at=now))
+        stats.unchanged += len(ids)

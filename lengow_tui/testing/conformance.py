@@ -17,7 +17,7 @@ import sys
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, Literal, NoReturn, TypeVar
@@ -35,6 +35,8 @@ from lengow_tui.connector_api import (
     CheckResult,
     ClientContext,
     ConnectorSpec,
+    ListedOrder,
+    MalformedResponseError,
     MarketplaceClient,
     MarketplaceDeclaration,
     OrderPage,
@@ -117,6 +119,7 @@ CHECKS: tuple[str, ...] = (
     "check_bad_credentials",
     "pull_records_validate",
     "pull_ids_unique",
+    "pull_listed_load",
     "pull_second_read_is_empty",
     "pull_resume_from_middle_cursor",
     "pull_unknown_status_does_not_raise",
@@ -434,16 +437,27 @@ class ConnectorConformance:
                 self._fetch_declarations(run)
             yield env, run  # type: ignore[misc]
 
-    async def _pages(self, client: MarketplaceClient, cursor: str | None) -> list[OrderPage]:
+    async def _pages(self, client: MarketplaceClient, cursor: str | None, *, load: bool = True) -> list[OrderPage]:
+        """The pages of a read; with ``load``, a page that lists orders comes with every listed order
+        loaded into ``orders`` (as the host would store them), so the checks see every order."""
         pages: list[OrderPage] = []
         async for page in client.fetch_orders(cursor):
             assert isinstance(page, OrderPage), (
                 f"fetch_orders yielded a {type(page).__name__}; yield OrderPage(orders, cursor) objects")
+            if load and page.listed:
+                page = OrderPage(page.orders + await self._load(page, page.listed), page.cursor)
             pages.append(page)
             if len(pages) > MAX_PAGES:
                 raise AssertionError(f"fetch_orders yielded more than {MAX_PAGES} pages without ending: stop "
                                      "when the marketplace has nothing more after the cursor")
         return pages
+
+    @staticmethod
+    async def _load(page: OrderPage, wanted: Sequence[ListedOrder]) -> tuple[RemoteOrder, ...]:
+        try:
+            return await page.load_listed(wanted)
+        except MalformedResponseError as exc:
+            raise AssertionError(str(exc)) from None
 
     async def _pull(self, client: MarketplaceClient, cursor: str | None = None) -> list[RemoteOrder]:
         return [o for page in await self._pages(client, cursor) for o in page.orders]
@@ -639,6 +653,32 @@ class ConnectorConformance:
                 problems += [f"page {n} holds an order with an empty order_id" for _, i in keys if not i]
             self._report(problems, "order ids")
         self._run("pull_ids_unique", body)
+
+    def test_pull_listed_load(self, tmp_path: Path) -> None:
+        """Pages that list orders (``OrderPage.listed``) load exactly the listed orders asked for: a part
+        of them (the host asks only for new or changed ones), each with its listed key and update time."""
+        def body() -> None:
+            with self._session(tmp_path) as (_env, run):
+                async def go(env: KitEnvironment, client: MarketplaceClient) -> list[tuple[OrderPage, Any]]:
+                    found = []
+                    for page in await self._pages(client, None, load=False):
+                        if page.listed:
+                            found.append((page, await self._load(page, page.listed[::2])))
+                    return found
+                loaded = run(go)
+            if not loaded:
+                pytest.skip("pull_listed_load: not applicable, no page lists orders (every page converts its "
+                            "orders in fetch_orders)")
+            problems = []
+            for n, (page, orders) in enumerate(loaded, 1):
+                listed = {(o.marketplace, o.order_id): o.updated_at for o in page.listed[::2]}
+                for order in orders:
+                    if order.updated_at != listed[(order.marketplace, order.order_id)]:
+                        problems.append(f"page {n}: order {order.order_id!r} is listed as updated at "
+                                        f"{listed[(order.marketplace, order.order_id)]} but loads as updated at "
+                                        f"{order.updated_at}: list the time the loaded order carries")
+            self._report(problems, "listed orders")
+        self._run("pull_listed_load", body)
 
     def test_pull_second_read_is_empty(self, tmp_path: Path) -> None:
         """A read from the final cursor of a full read returns nothing new."""

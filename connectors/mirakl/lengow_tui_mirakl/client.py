@@ -6,11 +6,13 @@ import io
 import zipfile
 from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import httpx
 
 from lengow_tui.connector_api import (
+    ListedOrder,
     ActionKind,
     ActionRequest,
     ActionResult,
@@ -27,7 +29,7 @@ from lengow_tui.connector_api import (
     RemoteOrder,
 )
 from lengow_tui_mirakl import actions as act
-from lengow_tui_mirakl.convert import ZIP_PREFIX, documents_by_order, to_remote
+from lengow_tui_mirakl.convert import ZIP_PREFIX, documents_by_order, to_listed, to_remote
 from lengow_tui_mirakl.cursor import Cursor
 from lengow_tui_mirakl.declarations import OTHER_CARRIER, declaration
 from lengow_tui_mirakl.settings import Settings, SettingsError
@@ -122,28 +124,34 @@ class MiraklClient(MarketplaceClient):
             if since is not None:
                 params["start_update_date"] = _mirakl_time(since)
             raw_orders, total = await self._orders_json(params, f"the order list (OR11, offset {offset})")
-            fresh = []
+            fresh: dict[str, tuple[Any, ListedOrder]] = {}
             for raw in raw_orders:
-                remote = to_remote(raw, self.marketplace)
+                listed = to_listed(raw, self.marketplace)
                 # Mirakl subtracts a delta from start_update_date: orders older than what we asked for
                 # were imported by the previous pass (it began later than they changed).
-                if since is not None and remote.updated_at < since:
+                if since is not None and listed.updated_at < since:
                     continue
-                last = seen.get(remote.order_id)
-                if last is not None and last >= remote.updated_at:
+                last = seen.get(listed.order_id)
+                if last is not None and last >= listed.updated_at:
                     continue  # moved within this pass: already yielded
-                seen[remote.order_id] = remote.updated_at
-                fresh.append((raw, remote))
-            documents = await self._documents([raw for raw, _ in fresh]) if fresh else {}
-            page = tuple(
-                _with_documents(remote, documents.get(remote.order_id, ())) for _, remote in fresh
-            )
+                seen[listed.order_id] = listed.updated_at
+                fresh[listed.order_id] = (raw, listed)
             offset += len(raw_orders)
             done = len(raw_orders) < settings.page_size or offset >= total
             following = Cursor(next_since) if done else Cursor(since, offset, next_since)
-            yield OrderPage(page, following.encode())
+            # Listed, not converted: the host loads only the orders it lacks or holds older, so a
+            # re-read of unchanged orders costs neither conversion nor the documents call (OR72).
+            yield OrderPage((), following.encode(), listed=tuple(listed for _, listed in fresh.values()),
+                            load=partial(self._load_listed, fresh))
             if done:
                 return
+
+    async def _load_listed(self, fresh: dict[str, tuple[Any, ListedOrder]],
+                           wanted: Sequence[ListedOrder]) -> tuple[RemoteOrder, ...]:
+        raws = [fresh[order.order_id][0] for order in wanted]
+        orders = [to_remote(raw, self.marketplace) for raw in raws]
+        documents = await self._documents(raws) if raws else {}
+        return tuple(_with_documents(order, documents.get(order.order_id, ())) for order in orders)
 
     async def get_order(self, marketplace: str, order_id: str) -> RemoteOrder | None:
         self._require_settings()

@@ -11,6 +11,7 @@ from typing import Any
 
 from lengow_tui.connector_api import (
     DocumentKind,
+    ListedOrder,
     MalformedResponseError,
     PartyRole,
     RemoteDocument,
@@ -82,12 +83,24 @@ def _party(role: PartyRole, data: Any, email: str = "") -> RemoteParty | None:
     )
 
 
-def to_remote(order: Any, marketplace: str, documents: Sequence[RemoteDocument] = ()) -> RemoteOrder:
+def _order_id(order: Any) -> str:
     if not isinstance(order, Mapping):
         raise MalformedResponseError("Mirakl sent an order that is not a JSON object")
     order_id = order.get("order_id")
     if not isinstance(order_id, str) or not order_id:
         raise MalformedResponseError("Mirakl sent an order without order_id")
+    return order_id
+
+
+def to_listed(order: Any, marketplace: str) -> ListedOrder:
+    """What a listing page needs of an OR11 order: its id and last update, without converting the rest."""
+    order_id = _order_id(order)
+    return ListedOrder(marketplace, order_id, parse_time(order.get("last_updated_date"),
+                                                         f"last_updated_date for order {order_id[:40]}"))
+
+
+def to_remote(order: Any, marketplace: str, documents: Sequence[RemoteDocument] = ()) -> RemoteOrder:
+    order_id = _order_id(order)
     state = order.get("order_state")
     if not isinstance(state, str) or not state:
         raise MalformedResponseError(f"Mirakl sent order {order_id[:40]} without order_state")
