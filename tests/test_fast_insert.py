@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from lengow_tui.store import open_store
 from lengow_tui.store.fast_insert import insert_rows
-from lengow_tui.store.models import Channel, Order
+from lengow_tui.store.models import Channel, Order, OrderLine
 
 NOW = datetime(2026, 11, 20, 9, 30, 15, 123456, tzinfo=UTC)
 PARIS = timezone(timedelta(hours=1))
@@ -72,3 +72,20 @@ def test_nothing_to_insert_does_nothing(store) -> None:  # type: ignore[no-untyp
         insert_rows(session.connection(), Order.__table__, [])  # type: ignore[attr-defined]
     with store.read() as session:
         assert list(session.exec(select(Order))) == []
+
+
+def test_many_rows_are_all_stored_in_order(store) -> None:  # type: ignore[no-untyped-def]
+    """More rows than one multi-row statement holds (order lines; orders go one row per statement):
+    every row stored once, each with its own values."""
+    with store.write() as session:
+        channel = Channel(name="fnac", connector="mirakl")
+        session.add(channel)
+        session.flush()
+        insert_rows(session.connection(), Order.__table__, [_values("R-1", channel_id=channel.id)])  # type: ignore[attr-defined]
+        order_id = session.exec(select(Order.id)).one()
+        lines = [{"order_id": order_id, "line_id": f"L-{n:04d}", "sku": f"SKU-{n}", "title": "Théière", "quantity": n,
+                  "amount_cents": 10 * n, "tax_cents": 0, "raw_status": None, "status": None} for n in range(1234)]
+        insert_rows(session.connection(), OrderLine.__table__, lines)  # type: ignore[attr-defined]
+    with store.read() as session:
+        stored = {line.line_id: (line.quantity, line.amount_cents, line.title) for line in session.exec(select(OrderLine))}
+    assert stored == {f"L-{n:04d}": (n, 10 * n, "Théière") for n in range(1234)}

@@ -11,6 +11,7 @@ identical (UTC timestamps, JSON, booleans), on SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
@@ -19,6 +20,14 @@ from sqlalchemy import Table, insert
 from sqlalchemy.engine import Connection, Dialect
 
 Processor = Callable[[Any], Any] | None
+MAX_ROWS = 200  # rows per multi-row INSERT on SQLite
+# Tables kept on one-row statements. ``orders`` feeds the FTS5 search index through a trigger; inserted
+# many rows per statement, the index's pages were later reorganised so that, after the retention purge
+# rewrote and merged it, words of erased buyers could stay in unused page space (found by the purge's
+# sentinel test, tests/test_retention.py). One-row statements leave nothing behind there.
+SINGLE_ROW_TABLES = frozenset({"orders"})
+# Bound parameters per statement: SQLite allows 32,766 since 3.32, 999 before.
+MAX_PARAMETERS = 30_000 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
 
 
 @lru_cache(maxsize=64)
@@ -39,10 +48,23 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str
     sql, order, processors = _plan(table, tuple(rows[0]), dialect)
     columns = [_convert([row[name] for row in rows], processor) for name, processor in zip(order, processors, strict=True)]
     converted = list(zip(*columns, strict=True))
-    if dialect.positional:
+    if dialect.paramstyle == "qmark" and table.name not in SINGLE_ROW_TABLES:
+        # SQLite: multi-row VALUES, one statement per chunk: a fifth less time than ``executemany``,
+        # which steps (and hands the GIL back and forth) once per row.
+        per_chunk = max(1, min(MAX_ROWS, MAX_PARAMETERS // len(order)))
+        for start in range(0, len(converted), per_chunk):
+            chunk = converted[start:start + per_chunk]
+            connection.exec_driver_sql(_multi_row(sql, len(chunk)), tuple(v for values in chunk for v in values))
+    elif dialect.positional:
         connection.exec_driver_sql(sql, converted)
     else:
         connection.exec_driver_sql(sql, [dict(zip(order, values, strict=True)) for values in converted])
+
+
+@lru_cache(maxsize=256)
+def _multi_row(sql: str, rows: int) -> str:
+    head, _, group = sql.partition(" VALUES ")
+    return f"{head} VALUES {', '.join([group] * rows)}"
 
 
 def _convert(values: list[Any], processor: Processor) -> list[Any]:

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 
 from lengow_tui.connector_api import (
     ConnectorError,
-    ListedOrder,
     MarketplaceClient,
     OrderPage,
     RateLimitedError,
@@ -23,7 +22,8 @@ from lengow_tui.store.types import utcnow
 from lengow_tui.sync.leases import LeaseLost, claim_import_lease, release_import_lease, renew_import_lease
 from lengow_tui.sync.marketplaces import refresh_declarations
 from lengow_tui.sync.rate_gate import close_gate, gate_delay, record_outcome
-from lengow_tui.sync.upsert import UpsertStats, sort_listed, upsert_orders
+from lengow_tui.sync.new_orders import NewOrderRows, OrderKey, build_new_rows, order_key
+from lengow_tui.sync.upsert import UpsertStats, known_orders, sort_listed, upsert_orders
 from lengow_tui.text import clean_text
 
 if TYPE_CHECKING:
@@ -79,8 +79,9 @@ _END = object()
 
 
 async def _read_ahead(pages: AsyncIterator[OrderPage], depth: int = READ_AHEAD) -> AsyncIterator[OrderPage]:
-    """The connector's pages, fetched up to ``depth`` ahead of the consumer (in a task). An error the
-    connector raises is raised here, after the pages before it; the task stops with the consumer."""
+    """The connector's pages, fetched up to ``depth`` ahead of the consumer (in a task): the next page's
+    HTTP call is under way while this one is stored. An error the connector raises is raised here,
+    after the pages before it; the task stops with the consumer."""
     queue: asyncio.Queue[object] = asyncio.Queue(maxsize=depth)
 
     async def produce() -> None:
@@ -115,6 +116,14 @@ async def _read_ahead(pages: AsyncIterator[OrderPage], depth: int = READ_AHEAD) 
 @dataclass
 class _Failure:
     error: Exception
+
+
+@dataclass
+class _Prepared:
+    page: OrderPage
+    orders: tuple[RemoteOrder, ...]  # to upsert: the page's converted orders and the listed ones loaded
+    seen: list[int]  # stored ids of listed orders found unchanged
+    rows: dict[OrderKey, NewOrderRows]  # rows of the orders not stored yet, built ahead
 
 
 async def import_channel(runtime: Runtime, channel_name: str, client: MarketplaceClient, *,
@@ -160,15 +169,27 @@ async def _import_leased(runtime: Runtime, channel_name: str, channel_id: int, c
             # Declarations read from the platform: refreshed (and cached) before the orders that use them.
             await refresh_declarations(runtime, channel_name, client)
         declarations = runtime.declarations(channel_name)
-        def sort_page(page: OrderPage) -> tuple[list[ListedOrder], list[int]]:
-            with runtime.store.read() as session:
-                return sort_listed(session, channel_id, page.listed)
 
-        def store_page(page: OrderPage, orders: tuple[RemoteOrder, ...], seen: list[int]) -> UpsertStats:
+        async def prepare(page: OrderPage) -> _Prepared:
+            """A page made ready to store: its listed orders loaded (only those new or changed) and the
+            rows of its new orders built, before the write transaction, which then only writes."""
+            keys = [order_key(o) for o in (*page.listed, *page.orders)]
+            with runtime.store.read() as session:
+                known = known_orders(session, channel_id, keys) if keys else {}
+            wanted, seen = sort_listed(page.listed, known)
+            orders = page.orders + await page.load_listed(wanted)
+            now = utcnow()
+            rows = {key: build_new_rows(channel_id, remote, declarations, now)
+                    for remote in orders if (key := order_key(remote)) not in known}
+            return _Prepared(page, orders, seen, rows)
+
+        def store_page(ready: _Prepared) -> UpsertStats:
+            page = ready.page
             with runtime.store.write() as session:
                 # First, in the page's transaction: a worker that lost the lease stores nothing more.
                 renew_import_lease(session, channel_id, worker)
-                stats = upsert_orders(session, channel_id, orders, declarations, utcnow(), seen)
+                stats = upsert_orders(session, channel_id, ready.orders, declarations, utcnow(), ready.seen,
+                                      ready.rows)
                 mark_changed(session, channel_id=channel_id, orders=page.size)
                 row = session.get(SyncCursor, channel_id)
                 assert row is not None
@@ -179,16 +200,13 @@ async def _import_leased(runtime: Runtime, channel_name: str, channel_id: int, c
             return stats
 
         async for page in _read_ahead(client.fetch_orders(cursor)):
-            # Database work in a thread: SQLite releases the GIL while it works, so the next page is
-            # fetched and parsed meanwhile. Pages are still stored one at a time, in order, each with
-            # its cursor.
-            orders, seen = page.orders, []
-            if page.listed:
-                # A listing page: load only what is new or changed (only this channel's importer,
-                # holding its lease, writes these orders, so the answer holds until the page is stored).
-                wanted, seen = await asyncio.to_thread(sort_page, page)
-                orders += await page.load_listed(wanted)
-            stats = await asyncio.to_thread(store_page, page, orders, seen)
+            # Pages are stored one at a time, in order, each with its cursor. (Only this channel's
+            # importer, holding its lease, writes these orders, so a listed order found unchanged by
+            # prepare is still unchanged when its page is stored; the upsert checks again anyway.)
+            # Prepared and stored in the event loop, not in a thread: an import is CPU-bound, and a
+            # thread fighting this one for the GIL made it 10% slower (bench/sync_throughput.py); the
+            # write transaction holds only multi-row statements, a few milliseconds per page.
+            stats = store_page(await prepare(page))
             result.pages += 1
             result.created += stats.created
             result.updated += stats.updated

@@ -5,7 +5,7 @@ and tracking number, the status history without free text — what bookkeeping n
 every ``party`` row (deleted), ``buyer_name``, the buyer in ``search_text``, the marketplace's raw
 payload (replaced by a stub), stored documents (deleted), free text in action arguments, errors,
 attempt messages and event messages. ``anonymized_at`` marks it, and the importer never brings the
-personal data back (see :mod:`lengow_tui.sync.upsert`).
+personal data back (see :mod:`lengow_tui.sync.upsert` and :mod:`lengow_tui.sync.order_values`).
 
 The work is done in batches of short write transactions, because a daemon and terminals share one
 SQLite file and a long write lock would freeze them. On SQLite the deleted bytes must also leave the
@@ -44,7 +44,7 @@ from lengow_tui.store.models import (
     PurgeRun,
 )
 from lengow_tui.store.types import utcnow
-from lengow_tui.sync.upsert import build_search_text
+from lengow_tui.sync.order_values import build_search_text
 from lengow_tui.text import clean_text
 
 if TYPE_CHECKING:

@@ -48,7 +48,17 @@ def _optional_time(value: Any) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
+def _text(value: Any) -> str:
+    return value if type(value) is str else str(value or "")
+
+
+def _is_map(value: Any) -> bool:
+    return type(value) is dict or isinstance(value, Mapping)  # JSON gives dicts: skip the ABC check
+
+
 def cents(value: Any) -> int:
+    if type(value) is float or type(value) is int:
+        return int(round(value * 100))
     if value is None:
         return 0
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -70,16 +80,15 @@ def line_raw_status(line: Mapping[str, Any]) -> str:
 
 
 def _party(role: PartyRole, data: Any, email: str = "") -> RemoteParty | None:
-    if not isinstance(data, Mapping):
+    if not _is_map(data):
         return None
-    name = " ".join(str(data.get(k) or "").strip() for k in ("firstname", "lastname")).strip()
-    country = str(data.get("country_iso_code") or "")
+    get = data.get
+    name = f"{_text(get('firstname')).strip()} {_text(get('lastname')).strip()}".strip()
+    country = _text(get("country_iso_code"))
     return RemoteParty(
-        role=role, name=name, company=str(data.get("company") or ""), address1=str(data.get("street_1") or ""),
-        address2=str(data.get("street_2") or ""), zipcode=str(data.get("zip_code") or ""),
-        city=str(data.get("city") or ""), state=str(data.get("state") or ""),
-        country=_ALPHA3.get(country, country if len(country) == 2 else ""), email=email,
-        phone=str(data.get("phone") or ""),
+        role, name, _text(get("company")), _text(get("street_1")), _text(get("street_2")), _text(get("zip_code")),
+        _text(get("city")), _text(get("state")), _ALPHA3.get(country, country if len(country) == 2 else ""),
+        email, _text(get("phone")),
     )
 
 
@@ -109,16 +118,18 @@ def to_remote(order: Any, marketplace: str, documents: Sequence[RemoteDocument] 
         raise MalformedResponseError(f"Mirakl sent order {order_id[:40]} with order_lines that are not a list")
     lines = []
     for line in raw_lines:
-        if not isinstance(line, Mapping) or not line.get("order_line_id"):
+        if not _is_map(line) or not line.get("order_line_id"):
             raise MalformedResponseError(f"Mirakl sent order {order_id[:40]} with a malformed order line")
-        taxes = line.get("taxes") or ()
+        tax_cents = 0
+        for tax in line.get("taxes") or ():
+            if _is_map(tax):
+                tax_cents += cents(tax.get("amount"))
         lines.append(RemoteLine(
-            line_id=str(line["order_line_id"]), sku=str(line.get("offer_sku") or line.get("product_sku") or ""),
-            title=str(line.get("product_title") or ""), quantity=int(line.get("quantity") or 0),
-            amount_cents=cents(line.get("price")), raw_status=line_raw_status(line),
-            tax_cents=sum(cents(t.get("amount")) for t in taxes if isinstance(t, Mapping)),
+            line_id=_text(line["order_line_id"]), sku=_text(line.get("offer_sku") or line.get("product_sku")),
+            title=_text(line.get("product_title")), quantity=int(line.get("quantity") or 0),
+            amount_cents=cents(line.get("price")), raw_status=line_raw_status(line), tax_cents=tax_cents,
         ))
-    customer = order.get("customer") if isinstance(order.get("customer"), Mapping) else {}
+    customer = order.get("customer") if _is_map(order.get("customer")) else {}
     email = str(order.get("customer_notification_email") or "")
     parties = tuple(p for p in (
         _party(PartyRole.BUYER, customer, email),
