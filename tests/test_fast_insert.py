@@ -75,8 +75,7 @@ def test_nothing_to_insert_does_nothing(store) -> None:  # type: ignore[no-untyp
 
 
 def test_many_rows_are_all_stored_in_order(store) -> None:  # type: ignore[no-untyped-def]
-    """More rows than one multi-row statement holds (order lines; orders go one row per statement):
-    every row stored once, each with its own values."""
+    """More rows than one multi-row statement holds: every row stored once, each with its own values."""
     with store.write() as session:
         channel = Channel(name="fnac", connector="mirakl")
         session.add(channel)

@@ -21,11 +21,6 @@ from sqlalchemy.engine import Connection, Dialect
 
 Processor = Callable[[Any], Any] | None
 MAX_ROWS = 200  # rows per multi-row INSERT on SQLite
-# Tables kept on one-row statements. ``orders`` feeds the FTS5 search index through a trigger; inserted
-# many rows per statement, the index's pages were later reorganised so that, after the retention purge
-# rewrote and merged it, words of erased buyers could stay in unused page space (found by the purge's
-# sentinel test, tests/test_retention.py). One-row statements leave nothing behind there.
-SINGLE_ROW_TABLES = frozenset({"orders"})
 # Bound parameters per statement: SQLite allows 32,766 since 3.32, 999 before.
 MAX_PARAMETERS = 30_000 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
 
@@ -48,7 +43,7 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str
     sql, order, processors = _plan(table, tuple(rows[0]), dialect)
     columns = [_convert([row[name] for row in rows], processor) for name, processor in zip(order, processors, strict=True)]
     converted = list(zip(*columns, strict=True))
-    if dialect.paramstyle == "qmark" and table.name not in SINGLE_ROW_TABLES:
+    if dialect.paramstyle == "qmark":
         # SQLite: multi-row VALUES, one statement per chunk: a fifth less time than ``executemany``,
         # which steps (and hands the GIL back and forth) once per row.
         per_chunk = max(1, min(MAX_ROWS, MAX_PARAMETERS // len(order)))

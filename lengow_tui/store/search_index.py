@@ -95,6 +95,15 @@ def compact_search_index(conn: Connection) -> None:
     (FTS5 keeps them in old segments until a merge; the retention purge needs them gone)."""
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('optimize')")
+        # SQLite's secure_delete zeroes deleted cells and freed pages, not the copies a b-tree balance
+        # leaves in the slack of the pages cells were moved from; the index's blobs, inserted by
+        # segment id rather than in order, get moved about. Rewriting its (now compact) table in id
+        # order frees every old page (zeroed) and fills new ones by appending, which moves nothing.
+        data = f"{FTS_TABLE}_data"
+        conn.exec_driver_sql(f"CREATE TEMP TABLE fts_copy AS SELECT id, block FROM {data}")
+        conn.exec_driver_sql(f"DELETE FROM {data}")
+        conn.exec_driver_sql(f"INSERT INTO {data} (id, block) SELECT id, block FROM fts_copy ORDER BY id")
+        conn.exec_driver_sql("DROP TABLE fts_copy")
 
 
 MIN_PREFIX = 3  # a shorter last word is matched whole: "a*" would merge the lists of thousands of words
