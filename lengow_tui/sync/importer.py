@@ -7,7 +7,9 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import update
 
 from lengow_tui.connector_api import (
     ConnectorError,
@@ -191,12 +193,11 @@ async def _import_leased(runtime: Runtime, channel_name: str, channel_id: int, c
                 stats = upsert_orders(session, channel_id, ready.orders, declarations, utcnow(), ready.seen,
                                       ready.rows)
                 mark_changed(session, channel_id=channel_id, orders=page.size)
-                row = session.get(SyncCursor, channel_id)
-                assert row is not None
+                # One Core statement, not the ORM's load-and-flush of the cursor row: this runs per page.
+                values: dict[str, Any] = {"orders_seen": SyncCursor.orders_seen + page.size}
                 if page.cursor is not None:
-                    row.cursor = page.cursor
-                row.orders_seen += page.size
-                session.add(row)
+                    values["cursor"] = page.cursor
+                session.execute(update(SyncCursor).where(SyncCursor.channel_id == channel_id).values(**values))
             return stats
 
         async for page in _read_ahead(client.fetch_orders(cursor)):

@@ -62,7 +62,7 @@ def order_fields(remote: RemoteOrder, status: str | None, now: datetime, anonymi
     }
     if not anonymized:
         buyer = _buyer_name(remote) or None
-        values.update(has_documents=bool(remote.documents), raw_payload=dict(remote.raw), buyer_name=buyer,
+        values.update(has_documents=bool(remote.documents), raw_payload=remote.raw if type(remote.raw) is dict else dict(remote.raw), buyer_name=buyer,
                       search_text=_search_text(remote, buyer or ""))
     else:
         # The retention purge anonymized this order: the marketplace still sends the buyer, but
