@@ -14,6 +14,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import Table, insert
@@ -49,7 +50,7 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str
         per_chunk = max(1, min(MAX_ROWS, MAX_PARAMETERS // len(order)))
         for start in range(0, len(converted), per_chunk):
             chunk = converted[start:start + per_chunk]
-            connection.exec_driver_sql(_multi_row(sql, len(chunk)), tuple(v for values in chunk for v in values))
+            connection.exec_driver_sql(_multi_row(sql, len(chunk)), tuple(chain.from_iterable(chunk)))
     elif dialect.positional:
         connection.exec_driver_sql(sql, converted)
     else:

@@ -106,6 +106,8 @@ def insert_new(connection: Connection, channel_id: int, new: Sequence[NewOrderRo
         order_id = ids[key]
         for model, batch in ((OrderLine, rows.lines), (Party, rows.parties), (Document, rows.documents),
                              (OrderEvent, rows.events)):
-            children[model].extend({"order_id": order_id, **row} for row in batch)
+            for row in batch:
+                row["order_id"] = order_id  # the rows are this order's own: filled in, not copied
+            children[model].extend(batch)
     for model, batch in children.items():
         insert_rows(connection, model.__table__, batch)
