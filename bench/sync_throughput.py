@@ -5,14 +5,16 @@
 The emulator runs as its own process (as a marketplace would: its serving cost is not ours) and is
 warmed first, so that every order's JSON is already built when timing starts. Then, in this order:
 
-1. floor, fetch and parse: the connector's ``fetch_orders`` over every page, orders parsed into
-   ``RemoteOrder`` and thrown away (HTTP, JSON, conversion; the documents call per page included);
+1. floor, fetch and parse: the connector's ``fetch_orders`` over every page, every order parsed into
+   ``RemoteOrder`` (the Mirakl connector lists its pages: all listed orders are loaded) and thrown away
+   (HTTP, JSON, conversion; the documents call per page included);
 2. floor, raw inserts: the same orders' rows (orders, lines, parties, events) written into an empty
    SQLite file with plain ``executemany``, one transaction per page — no checks, no search index;
 3. first import: ``import_channel`` into an empty SQLite database (the real path: cursor committed with
    each page, upsert, search index, events);
 4. unchanged re-sync: the cursor reset and the whole set imported again; nothing changed, so every
-   order is read, compared and left alone.
+   order is read (OR11 pages), compared with the store by its update time and left alone: nothing is
+   converted, no documents call is made (see "Listing pages" in docs/connector-api.md).
 
 Prints orders/s for each and the ratio of the first import to the floor (1 + 2). Targets (issue 4):
 first import >= 3,000 orders/s; unchanged re-sync >= 10,000 orders/s; first import within 3x of the
