@@ -201,9 +201,10 @@ async def _import_leased(runtime: Runtime, channel_name: str, channel_id: int, c
             return stats
 
         async for page in _read_ahead(client.fetch_orders(cursor)):
-            # Pages are stored one at a time, in order, each with its cursor. (Only this channel's
-            # importer, holding its lease, writes these orders, so a listed order found unchanged by
-            # prepare is still unchanged when its page is stored; the upsert checks again anyway.)
+            # Pages are stored one at a time, in order, each with its cursor. (Between prepare and
+            # store the outbox may store one of these orders, re-read after an action: the upsert
+            # compares update times again in its transaction, and a listed order prepare found
+            # unchanged is at worst marked seen, its newer version stored by the outbox.)
             # Prepared and stored in the event loop, not in a thread: an import is CPU-bound, and a
             # thread fighting this one for the GIL made it 10% slower (bench/sync_throughput.py); the
             # write transaction holds only multi-row statements, a few milliseconds per page.
