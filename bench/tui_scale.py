@@ -98,6 +98,7 @@ async def _interact(db: Path, repeats: int) -> None:
     from lengow_tui.services.orders import OrderFilter, OrderSort, SortKey, count_by_status
     from lengow_tui.store import open_store
     from lengow_tui.store.models import Channel
+    from lengow_tui.tui import order_positions
     from lengow_tui.tui.order_table import OrderTable
 
     store = open_store(f"sqlite:///{db}", migrate=False)
@@ -180,12 +181,21 @@ async def _interact(db: Path, repeats: int) -> None:
         await measure("sort change (date asc/desc)", flip_date_sort)
         for key in (SortKey.TOTAL, SortKey.STATUS, SortKey.CHANNEL, SortKey.ORDER_ID, SortKey.DEADLINE):
             await measure(f"sort change ({key.value})",
-                          lambda key=key: table.set_query(everything, OrderSort(key)), setup=reset, n=3)
+                          lambda key=key: table.set_query(everything, OrderSort(key)), setup=reset)
         await measure("jump to end (G)", table.action_last, setup=reset)
-        await measure("jump to middle (scrollbar)", lambda: table.scroll_to(
-            y=table.row_count // 2, animate=False, force=True), setup=reset)
+
+        def to_middle() -> None:
+            table.scroll_to(y=table.row_count // 2, animate=False, force=True)
+
+        # A new result guesses the day from the count per day last read for its filter (checked by a sum);
+        # the first jump in a filter reads that count per day (a grouped query over order_count).
+        await measure("jump to middle (scrollbar)", to_middle, setup=reset)
+        await measure("jump to middle, first in its filter (count per day read)", to_middle,
+                      setup=lambda: (order_positions.HINTS.clear(), reset()))
+        await measure("jump to middle, sorted by total (OFFSET)", to_middle,
+                      setup=lambda: table.set_query(everything, OrderSort(SortKey.TOTAL)))
         reset()
-        table.cursor = table.row_count // 3  # somewhere deep: the first page there comes by OFFSET
+        table.cursor = table.row_count // 3  # somewhere deep: the first page there comes by position
         render()
         await measure("page down (keyset pages)", table.action_page_down, n=max(repeats, 60))
         await measure("cursor down", table.action_cursor_down, n=max(repeats, 60))

