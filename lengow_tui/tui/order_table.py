@@ -20,9 +20,12 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.timer import Timer
 
 from lengow_tui.services.orders import OrderFilter, OrderSort, SortKey
 from lengow_tui.store.engine import Store
+from lengow_tui.tui import order_samples
+from lengow_tui.tui.live import data_version
 from lengow_tui.tui.order_table_query import Marks, OrderQuery, OrderRow, Window
 from lengow_tui.tui.order_table_rows import GAP, Glyphs, Placed, cells, header, layout
 
@@ -168,6 +171,7 @@ class OrderTable(ScrollView, can_focus=True):
         self.glyphs = Glyphs.for_mode(ascii)
         self.marks = Marks()
         self._window: Window | None = None
+        self._index_timer: Timer | None = None  # pending build of the shown result's sparse index
         self._anchor: int | None = None  # order id where the last mark was set: one end of mark_range
         self._posted_cursor: list[int | None] = []  # the order id last sent in CursorMoved; [] before any
         self._click_opened = False
@@ -258,7 +262,22 @@ class OrderTable(ScrollView, can_focus=True):
         self.virtual_size = Size(0, window.count + 1)  # +1: the header line
         if repaint:
             self.refresh()
+        if self._index_timer is not None:  # (it holds the window it was set for: its pages, a few MB)
+            self._index_timer.stop()
+            self._index_timer = None
+        if order_samples.wanted(query, window.count):  # deep jumps from a sparse index, once built
+            self._index_timer = self.set_timer(order_samples.SETTLE, lambda: self._index(window))
         return window
+
+    def _index(self, window: Window) -> None:
+        """Build the sparse index of a result still shown, in a thread: the UI never waits for it."""
+        def build() -> None:
+            if window is self._window:  # else replaced while waiting for the thread: no use any more
+                built = order_samples.build(window.query, window.count, lambda: data_version(self.store))
+                window.samples = built if window is self._window else None
+
+        if window is self._window and window.samples is None:
+            self.run_worker(build, thread=True, group="order-samples", exclusive=True, exit_on_error=False)
 
     def _row(self, index: int) -> OrderRow | None:
         return self._window.row(index) if self._window else None

@@ -27,6 +27,9 @@ from lengow_tui.store.models import Order
 from lengow_tui.tui.order_positions import (
     REACH, DayCounts, date_scope, day_of, from_day, hinted_day, orders_before_day, remember, within_day,
 )
+from lengow_tui.tui.order_samples import Samples
+
+Sample = tuple[Any, int, int]  # a sort key (sort value, order id) and its position: ``Samples.origin``
 
 PAGE = 200  # rows per SQL query: 1-2 ms on SQLite, and a screenful several times over
 PAGE_CACHE = 64  # pages kept per result: 12,800 rows, a few MB
@@ -141,13 +144,20 @@ class OrderQuery:
         return self.scope is not None and min(start, total - min(start + limit, total)) > DIRECT
 
     def slice(
-        self, start: int, limit: int, total: int, origin: tuple[str, int] | None = None
+        self, start: int, limit: int, total: int, origin: tuple[str, int] | None = None,
+        sample: Sample | None = None,
     ) -> list[OrderRow]:
         """Rows ``start .. start+limit``. With ``origin`` (a day at or before ``start`` and the position of
-        its first order, see ``origin``), by OFFSET from the start of that day; else by OFFSET counted from
-        whichever end of the result is nearer: OFFSET costs one index step per skipped row, so the last
-        page is as cheap as the first."""
+        its first order, see ``origin``), by OFFSET from the start of that day; with ``sample`` (a key at
+        or before ``start`` and its position, ``Samples.origin``), by OFFSET from that key; else by OFFSET
+        counted from whichever end of the result is nearer: OFFSET costs one index step per skipped row,
+        so the last page is as cheap as the first."""
         stop = min(start + limit, total)
+        if sample is not None:
+            stmt = select(*_COLUMNS).where(*self._where, self._from_key(sample))
+            stmt = stmt.order_by(*self._order_by(self.sort.descending)).limit(stop - start)
+            with self.store.read() as session:
+                return self._rows(session, stmt.offset(start - sample[2]))
         if origin is not None:
             day, first = origin
             stmt = select(*_COLUMNS).where(*self._where, from_day(day, self.sort.descending))
@@ -175,15 +185,20 @@ class OrderQuery:
             rows = self._rows(session, stmt.order_by(*self._order_by(not self.sort.descending)).limit(limit))
         return rows[::-1]
 
-    def index_of(self, order_id: int, days: DayCounts | None = None) -> int | None:
+    def index_of(
+        self, order_id: int, days: DayCounts | None = None, samples: Samples | None = None
+    ) -> int | None:
         """The position of an order in the result, or None when the filter excludes it."""
-        located = self.locate(order_id, days)
+        located = self.locate(order_id, days, samples)
         return None if located is None else located[0]
 
-    def locate(self, order_id: int, days: DayCounts | None = None) -> tuple[int, OrderRow] | None:
+    def locate(
+        self, order_id: int, days: DayCounts | None = None, samples: Samples | None = None
+    ) -> tuple[int, OrderRow] | None:
         """An order's position in the result and its row, or None when the filter excludes it: a COUNT
-        of the rows before it, or for a list by date, the orders of the days before its day (``days``
-        when given, else a sum over order_count) plus a COUNT within its day."""
+        of the rows before it; for a list by date, the orders of the days before its day (``days``
+        when given, else a sum over order_count) plus a COUNT within its day; with ``samples`` (this
+        result's sparse index), the position of the last sample not after it plus a COUNT from there."""
         with self.store.read() as session:
             found = session.exec(select(*_COLUMNS).where(*self._where, col(Order.id) == order_id)).first()
             if found is None:
@@ -191,7 +206,10 @@ class OrderQuery:
             row = OrderRow(*found)
             preceding = [self._follows(row, not self.sort.descending)]
             before: int | None = None
-            if self.scope is not None:
+            if samples is not None:
+                sample = samples.before(getattr(row, SORT_FIELD[self.sort.key]), row.id)
+                before, preceding = sample[2], [*preceding, self._from_key(sample)]
+            elif self.scope is not None:
                 day = day_of(row.ordered_at)
                 if days is not None:
                     before = days.before(day)
@@ -202,24 +220,42 @@ class OrderQuery:
             stmt = select(func.count()).select_from(Order).where(*self._where, *preceding)
             return int(session.exec(stmt).one()) + (before or 0), row
 
-    def ids_slice(self, start: int, stop: int, origin: tuple[str, int] | None = None) -> list[int]:
-        """Order ids at positions ``start .. stop``: by OFFSET from the start of a day (with ``origin``, see
-        ``slice``), else from the top."""
+    def ids_slice(
+        self, start: int, stop: int, origin: tuple[str, int] | None = None, sample: Sample | None = None
+    ) -> list[int]:
+        """Order ids at positions ``start .. stop``: by OFFSET from the start of a day (with ``origin``) or
+        from a sampled key (with ``sample``, see ``slice``), else from the top."""
         where, offset = self._where, start
-        if origin is not None:
+        if sample is not None:
+            where, offset = [*where, self._from_key(sample)], start - sample[2]
+        elif origin is not None:
             where, offset = [*where, from_day(origin[0], self.sort.descending)], start - origin[1]
         stmt = select(Order.id).where(*where).order_by(*self._order_by(self.sort.descending))
         with self.store.read() as session:
             return list(session.exec(stmt.limit(max(0, stop - start)).offset(offset)))
 
     def _follows(self, row: OrderRow, descending: bool) -> ColumnElement[bool]:
-        """Rows strictly after ``row`` in ``ORDER BY sort_column [DESC], id [DESC]``.
+        """Rows strictly after ``row`` in ``ORDER BY sort_column [DESC], id [DESC]``."""
+        return self._beyond(getattr(row, SORT_FIELD[self.sort.key]), row.id, descending)
+
+    def _from_key(self, sample: Sample) -> ColumnElement[bool]:
+        """The row of a sampled key and every row after it in the list."""
+        return self._beyond(sample[0], sample[1], self.sort.descending, inclusive=True)
+
+    def _beyond(
+        self, value: Any, order_id: int, descending: bool, inclusive: bool = False
+    ) -> ColumnElement[bool]:
+        """Rows after the key (value, id) in ``ORDER BY sort_column [DESC], id [DESC]`` (and the key's own
+        row with ``inclusive``).
 
         Written as a one-sided bound plus a tie-break (not ``a < v OR (a = v AND id < i)``) so that SQLite
         turns it into an index range: the OR form scans the index from the top, as slow as OFFSET.
         """
-        column, value = self._column, getattr(row, SORT_FIELD[self.sort.key])
-        later_id = col(Order.id) < row.id if descending else col(Order.id) > row.id
+        column, ids = self._column, col(Order.id)
+        if inclusive:
+            later_id = ids <= order_id if descending else ids >= order_id
+        else:
+            later_id = ids < order_id if descending else ids > order_id
         nulls_last = descending != self._nulls_high
         if value is None:
             beyond = false() if nulls_last else column.is_not(None)
@@ -375,6 +411,18 @@ class Window:
         self._pages: LRUCache[int, Page] = LRUCache(PAGE_CACHE)
         self._days: list[DayCounts | None] = []  # [] until read (read once, when a deep page needs it)
         self._known: dict[int, OrderRow] = {}  # rows whose position was asked of the database, by position
+        # The sparse index of this result (order_samples), set by a worker thread once built: one
+        # attribute, read once per use, so a reader sees either no index or a whole one.
+        self.samples: Samples | None = None
+
+    def _sample(self, start: int, skipped: int) -> Sample | None:
+        """The sampled key to read from position ``start`` on, when it skips fewer rows than the plain
+        OFFSET would (``skipped``)."""
+        samples = self.samples
+        if samples is None or samples.count != self.count:
+            return None
+        sample = samples.origin(start)
+        return sample if start - sample[2] < skipped else None
 
     def day_counts(self) -> DayCounts | None:
         if not self._days:
@@ -420,6 +468,9 @@ class Window:
                 if len(before) == position - start:  # else the data changed since: read by position
                     after = start + limit - position - 1
                     return [*before, row, *(self.query.after(row, after) if after else [])]
+        sample = self._sample(start, min(start, self.count - start - limit))
+        if sample is not None:
+            return self.query.slice(start, limit, self.count, sample=sample)
         deep = self.query.deep(start, limit, self.count)
         return self.query.slice(start, limit, self.count, self._origin(start) if deep else None)
 
@@ -427,7 +478,9 @@ class Window:
         """An order's index: looked for in the cached pages and, read if need be, the pages around index
         ``near`` (where it was before a refresh) unless reading them would need the count per day, then
         asked of the database (``OrderQuery.locate``), which also gives its row to read its page from."""
-        numbers = list(self._pages.keys())
+        numbers, samples = list(self._pages.keys()), self.samples
+        if samples is not None and samples.count != self.count:
+            samples = None
         if near is not None and not self.query.deep(near // PAGE * PAGE, 2 * PAGE, self.count):
             numbers = [near // PAGE, near // PAGE + 1, near // PAGE - 1, *numbers]
         for number in numbers:
@@ -435,7 +488,7 @@ class Window:
                 for offset, row in enumerate(self.page(number).rows):
                     if row.id == order_id:
                         return number * PAGE + offset
-        located = self.query.locate(order_id, self._days[0] if self._days else None)
+        located = self.query.locate(order_id, self._days[0] if self._days else None, samples)
         if located is None:
             return None
         self._known[located[0]] = located[1]
@@ -445,7 +498,10 @@ class Window:
         """Order ids at indexes ``low..high`` (included): from the pages when few, else in one query."""
         if high - low < 4 * PAGE:
             return [row.id for i in range(low, high + 1) if (row := self.row(i)) is not None]
-        deep = self.query.scope is not None and low > DIRECT  # the plain query skips ``low`` rows
+        sample = self._sample(low, low)  # the plain query skips ``low`` rows
+        if sample is not None:
+            return self.query.ids_slice(low, high + 1, sample=sample)
+        deep = self.query.scope is not None and low > DIRECT
         return self.query.ids_slice(low, high + 1, self._origin(low) if deep else None)
 
     def covered(self, index: int, marks: Marks) -> bool:
