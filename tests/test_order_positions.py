@@ -9,17 +9,18 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import delete, update
-from sqlmodel import col, select
+from sqlmodel import select
 
 from lengow_tui.domain import Status
 from lengow_tui.services.orders import OrderFilter, OrderSort, SortKey, list_orders
 from lengow_tui.store import Store, open_store
 from lengow_tui.store.bulk import generate_orders
-from lengow_tui.store.models import Channel, Order, OrderEvent, OrderLine, Party
+from lengow_tui.store.models import Channel, Order
 from lengow_tui.tui import order_positions, order_table_query
 from lengow_tui.tui.order_positions import DayCounts
 from lengow_tui.tui.order_table_query import OrderQuery, Window
+
+from order_updates import delete_orders, set_orders
 
 N = 1_500
 NOW = datetime(2026, 11, 20, 15, 45, tzinfo=UTC)
@@ -40,22 +41,16 @@ def store(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
     store.dispose()
 
 
-def _set(store: Store, ids: list[int], **values: object) -> None:
-    with store.write() as session:
-        stmt = update(Order).where(col(Order.id).in_(ids)).values(**values)
-        session.exec(stmt)  # type: ignore[call-overload]
-
-
 def _shape(store: Store) -> None:
     """Ties, a busy day, orders on both sides of midnight, unknown statuses (by SQL: triggers keep counts)."""
     with store.read() as session:
         ids = sorted(session.exec(select(Order.id)))  # type: ignore[arg-type]
     busy = ids[::5]
     for i, order_id in enumerate(busy):  # a busy day: 300 orders, groups of 7 at the same second
-        _set(store, [order_id], ordered_at=BUSY + timedelta(hours=3, seconds=i // 7))
-    _set(store, ids[1::97], ordered_at=BUSY)  # exactly midnight (the first instant of the day)
-    _set(store, ids[2::89], ordered_at=BUSY - timedelta(microseconds=1))  # the last instant of the day before
-    _set(store, ids[3::7], status=None, needs_review=True)
+        set_orders(store, [order_id], ordered_at=BUSY + timedelta(hours=3, seconds=i // 7))
+    set_orders(store, ids[1::97], ordered_at=BUSY)  # exactly midnight (the first instant of the day)
+    set_orders(store, ids[2::89], ordered_at=BUSY - timedelta(microseconds=1))  # the last instant of the day before
+    set_orders(store, ids[3::7], status=None, needs_review=True)
 
 
 def _filters(store: Store) -> list[OrderFilter]:
@@ -147,13 +142,10 @@ def test_positions_by_day_after_changes(store: Store) -> None:
                 status="closed" if i % 2 else None, needs_review=not i % 2, raw_status="X", ordered_at=at,
                 remote_updated_at=at, total_cents=100, items_count=1,
             ))
-    _set(store, ids[10:40], status=Status.CLOSED.value, needs_review=False)  # status changes
-    _set(store, ids[40:50], ordered_at=BUSY + timedelta(hours=3, seconds=1))  # moved to another day
+    set_orders(store, ids[10:40], status=Status.CLOSED.value, needs_review=False)  # status changes
+    set_orders(store, ids[40:50], ordered_at=BUSY + timedelta(hours=3, seconds=1))  # moved to another day
     gone = ids[50:70]
-    with store.write() as session:
-        for table in (OrderLine, Party, OrderEvent):
-            session.exec(delete(table).where(col(table.order_id).in_(gone)))  # type: ignore[call-overload]
-        session.exec(delete(Order).where(col(Order.id).in_(gone)))  # type: ignore[call-overload]
+    delete_orders(store, gone)
     _check(store, seed=2)
 
 
@@ -246,7 +238,7 @@ def test_marked_ids_stream_in_chunks(store: Store) -> None:
     by_hand = [outside[0], *outside[5::50], outside[-1]]
     for order_id in by_hand:
         marks.set(order_id, False, True)
-    _set(store, [by_hand[1]], status=Status.CLOSED.value, needs_review=False)  # now in a filter as well
+    set_orders(store, [by_hand[1]], status=Status.CLOSED.value, needs_review=False)  # now in a filter as well
     expected = sorted((in_filters - set(excluded)) | set(by_hand))
     for size in (1, 7, 100, 10 * N):
         chunks = list(marks.chunks(store, size))

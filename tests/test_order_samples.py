@@ -9,7 +9,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import delete, literal, update
+from sqlalchemy import delete, literal
 from sqlmodel import col, select
 
 from lengow_tui.services.orders import OrderFilter, OrderSort, SortKey, list_orders
@@ -19,6 +19,8 @@ from lengow_tui.store.models import Channel, Order, OrderEvent, OrderLine, Party
 from lengow_tui.tui import order_samples, order_table_query
 from lengow_tui.tui.order_samples import Samples, build, usable
 from lengow_tui.tui.order_table_query import OrderQuery, Window
+
+from order_updates import delete_orders, set_orders
 
 N = 1_200
 NOW = datetime(2026, 11, 20, 15, 45, tzinfo=UTC)
@@ -38,21 +40,15 @@ def store(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
     store.dispose()
 
 
-def _set(store: Store, ids: list[int], **values: object) -> None:
-    with store.write() as session:
-        stmt = update(Order).where(col(Order.id).in_(ids)).values(**values)
-        session.exec(stmt)  # type: ignore[call-overload]
-
-
 def _shape(store: Store) -> None:
     """Long runs of equal totals, NULL and tied deadlines, NULL statuses."""
     with store.read() as session:
         ids = sorted(session.exec(select(Order.id)))  # type: ignore[arg-type]
-    _set(store, ids[::3], total_cents=4_990)  # a run of ~400 ties, over many samples
-    _set(store, ids[1::11], total_cents=100)
-    _set(store, ids[::4], shipping_deadline=None)
-    _set(store, ids[2::13], shipping_deadline=NOW + timedelta(days=2))
-    _set(store, ids[5::7], status=None, needs_review=True)
+    set_orders(store, ids[::3], total_cents=4_990)  # a run of ~400 ties, over many samples
+    set_orders(store, ids[1::11], total_cents=100)
+    set_orders(store, ids[::4], shipping_deadline=None)
+    set_orders(store, ids[2::13], shipping_deadline=NOW + timedelta(days=2))
+    set_orders(store, ids[5::7], status=None, needs_review=True)
 
 
 def _filters(store: Store) -> list[OrderFilter]:
@@ -141,14 +137,11 @@ def test_sampled_positions_after_changes(store: Store) -> None:
                 remote_updated_at=at, total_cents=4_990 if i % 3 else 100, items_count=1,
                 shipping_deadline=None if i % 2 else NOW + timedelta(days=2),
             ))
-    _set(store, ids[10:60], total_cents=7, shipping_deadline=None)  # moved to the front of two sorts
-    _set(store, ids[60:90], status="shipped", needs_review=False,
-         marketplace_order_id=literal("~") + col(Order.marketplace_order_id))
+    set_orders(store, ids[10:60], total_cents=7, shipping_deadline=None)  # moved to the front of two sorts
+    set_orders(store, ids[60:90], status="shipped", needs_review=False,
+               marketplace_order_id=literal("~") + col(Order.marketplace_order_id))
     gone = ids[100:140]
-    with store.write() as session:
-        for table in (OrderLine, Party, OrderEvent):
-            session.exec(delete(table).where(col(table.order_id).in_(gone)))  # type: ignore[call-overload]
-        session.exec(delete(Order).where(col(Order.id).in_(gone)))  # type: ignore[call-overload]
+    delete_orders(store, gone)
     _check(store, seed=2)
 
 
@@ -213,7 +206,7 @@ async def test_table_builds_the_index_in_the_background(
         assert [getattr(table._row(i), "id", None) for i in range(top, top + 10)] == expected[top:top + 10]
         table.cursor = top + 3
         order_id = table.current_order_id
-        _set(store, [expected[0]], total_cents=0)  # the first order moves to the end: one row up
+        set_orders(store, [expected[0]], total_cents=0)  # the first order moves to the end: one row up
         table.refresh_data()
         assert table._window is not None and table._window.samples is None  # dropped with the old window
         expected = _expected(store, OrderFilter(), sort)
