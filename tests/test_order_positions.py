@@ -224,7 +224,7 @@ def test_marked_ids_stream_in_chunks(store: Store) -> None:
     """Marks.chunks gives the same ids as "(every order of the filters - excluded) + marked by hand",
     ascending, without duplicates, whatever the chunk size (an id marked by hand that matches a filter
     by now, ids before, between and after the filters' own)."""
-    from lengow_tui.tui.order_table_query import Marks
+    from lengow_tui.tui.order_marks import Marks
 
     closed, shipped = OrderFilter(statuses=(Status.CLOSED,)), OrderFilter(statuses=(Status.SHIPPED,))
     in_filters = set(_expected(store, closed, OrderSort())) | set(_expected(store, shipped, OrderSort()))

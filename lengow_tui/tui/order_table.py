@@ -26,7 +26,8 @@ from lengow_tui.services.orders import OrderFilter, OrderSort, SortKey
 from lengow_tui.store.engine import Store
 from lengow_tui.tui import order_samples
 from lengow_tui.tui.live import data_version
-from lengow_tui.tui.order_table_query import Marks, OrderQuery, OrderRow, Window
+from lengow_tui.tui.order_marks import Marks
+from lengow_tui.tui.order_table_query import OrderQuery, OrderRow, Window
 from lengow_tui.tui.order_table_rows import GAP, Glyphs, Placed, cells, header, layout
 
 
