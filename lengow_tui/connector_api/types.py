@@ -1,6 +1,7 @@
 """Data a connector hands to the host: remote orders, pages, action requests and results, documents.
 
-These are plain frozen dataclasses with no behaviour that touches the network or the database.
+These are plain frozen dataclasses with no behaviour that touches the network or the database (a
+listing page's ``load_listed`` calls back into the connector that made it).
 Amounts are integer minor units (cents) to avoid float rounding; times are timezone-aware UTC.
 """
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import io
 import zipfile
 from collections.abc import AsyncIterator, Sequence
@@ -36,8 +34,6 @@ from lengow_tui_mirakl.cursor import Cursor
 from lengow_tui_mirakl.declarations import OTHER_CARRIER, declaration
 from lengow_tui_mirakl.settings import Settings, SettingsError
 from lengow_tui_mirakl.transport import MiraklHttp
-
-CONVERT_STEP = 10  # orders converted between two turns of the event loop while OR72 is under way
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 # Orders in these states have no documents yet: OR72 is not asked about them.
@@ -153,20 +149,8 @@ class MiraklClient(MarketplaceClient):
     async def _load_listed(self, fresh: dict[str, tuple[Any, ListedOrder]],
                            wanted: Sequence[ListedOrder]) -> tuple[RemoteOrder, ...]:
         raws = [fresh[order.order_id][0] for order in wanted]
-        # The document list (OR72) is asked for first and the orders converted while Mirakl answers:
-        # the conversion yields to the event loop every few orders so that the call makes progress.
-        documents_call = asyncio.ensure_future(self._documents(raws))
-        try:
-            orders = []
-            for start in range(0, len(raws), CONVERT_STEP):
-                await asyncio.sleep(0)
-                orders.extend(to_remote(raw, self.marketplace) for raw in raws[start:start + CONVERT_STEP])
-            documents = await documents_call
-        finally:
-            if not documents_call.done():
-                documents_call.cancel()
-                with contextlib.suppress(BaseException):
-                    await documents_call
+        orders = [to_remote(raw, self.marketplace) for raw in raws]
+        documents = await self._documents(raws) if raws else {}
         return tuple(_with_documents(order, documents.get(order.order_id, ())) for order in orders)
 
     async def get_order(self, marketplace: str, order_id: str) -> RemoteOrder | None:
